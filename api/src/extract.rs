@@ -1,0 +1,250 @@
+//! Extractors: the JSON body, query strings and paths in the contract's error shape, and the two
+//! kinds of caller: a session (control plane) and an API key (`/v1/public/*`).
+
+use std::marker::PhantomData;
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts},
+};
+use bytes::Bytes;
+use domain::{
+    Error, FieldError, Scope,
+    identity::{ApiKeyPrincipal, Permission, Session},
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{AppState, error::ApiError};
+
+/// A JSON object body, parsed into `T`; the raw value is kept for idempotency hashing.
+pub struct JsonBody<T> {
+    pub value: T,
+    pub raw: Value,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::InvalidJson("the body could not be read".into())
+            }
+        })?;
+        let raw: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::InvalidJson(format!("the body is not valid JSON: {e}")))?;
+        if !raw.is_object() {
+            return Err(ApiError::InvalidJson(
+                "the body must be a JSON object".into(),
+            ));
+        }
+        let value = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "body".to_owned() } else { path };
+            Error::Validation(vec![FieldError::new(field, e.into_inner().to_string())])
+        })?;
+        Ok(JsonBody { value, raw })
+    }
+}
+
+/// A query string, refused with 422 when it cannot be read.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(q)
+            .map(Query)
+            .map_err(|e| Error::validation("query", e.to_string()).into())
+    }
+}
+
+/// A UUID path segment; one that is not a UUID names nothing, so it answers 404.
+pub struct IdPath(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::Domain(Error::NotFound))?;
+        Uuid::parse_str(&raw)
+            .map(IdPath)
+            .map_err(|_| ApiError::Domain(Error::NotFound))
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::Unauthorized("missing bearer credentials".into()).into())
+}
+
+/// What a route requires of a session's role.
+pub trait NeedsPermission: Send + Sync {
+    const PERMISSION: Option<Permission>;
+}
+
+/// What a public route requires of an API key.
+pub trait NeedsScope: Send + Sync {
+    const SCOPE: Option<Scope>;
+}
+
+pub mod need {
+    use super::*;
+
+    pub struct Signed;
+    impl NeedsPermission for Signed {
+        const PERMISSION: Option<Permission> = None;
+    }
+    pub struct MembersRead;
+    impl NeedsPermission for MembersRead {
+        const PERMISSION: Option<Permission> = Some(Permission::MembersRead);
+    }
+    pub struct MembersWrite;
+    impl NeedsPermission for MembersWrite {
+        const PERMISSION: Option<Permission> = Some(Permission::MembersWrite);
+    }
+    pub struct MessagesRead;
+    impl NeedsPermission for MessagesRead {
+        const PERMISSION: Option<Permission> = Some(Permission::MessagesRead);
+    }
+    pub struct MessagesSend;
+    impl NeedsPermission for MessagesSend {
+        const PERMISSION: Option<Permission> = Some(Permission::MessagesSend);
+    }
+
+    pub struct AnyScope;
+    impl NeedsScope for AnyScope {
+        const SCOPE: Option<Scope> = None;
+    }
+    pub struct SendSms;
+    impl NeedsScope for SendSms {
+        const SCOPE: Option<Scope> = Some(Scope::SendSms);
+    }
+    pub struct ReadSms;
+    impl NeedsScope for ReadSms {
+        const SCOPE: Option<Scope> = Some(Scope::ReadSms);
+    }
+}
+
+/// A signed-in user with the permission `P`; membership and role are read fresh on every request.
+pub struct Auth<P> {
+    pub session: Session,
+    _p: PhantomData<P>,
+}
+
+impl<P: NeedsPermission> FromRequestParts<AppState> for Auth<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        if token.starts_with("hk_") {
+            return Err(Error::Unauthorized(
+                "API keys are accepted only on /v1/public/* routes".into(),
+            )
+            .into());
+        }
+        let session = state.sessions.authenticate(&state.pool, token).await?;
+        tracing::Span::current().record(
+            "organization_id",
+            tracing::field::display(session.user.organization_id),
+        );
+        if let Some(p) = P::PERMISSION
+            && !session.user.role.can(p)
+        {
+            return Err(
+                Error::Forbidden(format!("your role lacks the {} permission", p.as_str())).into(),
+            );
+        }
+        Ok(Auth {
+            session,
+            _p: PhantomData,
+        })
+    }
+}
+
+/// An API key with the scope `S` (authenticated and rate-limited by the public routes' middleware).
+pub struct Key<S> {
+    pub key: ApiKeyPrincipal,
+    _s: PhantomData<S>,
+}
+
+impl<S: NeedsScope> FromRequestParts<AppState> for Key<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        let key = parts
+            .extensions
+            .get::<ApiKeyPrincipal>()
+            .cloned()
+            .ok_or_else(|| Error::Unauthorized("missing API key".into()))?;
+        if let Some(scope) = S::SCOPE {
+            key.require(scope)?;
+        }
+        Ok(Key {
+            key,
+            _s: PhantomData,
+        })
+    }
+}
+
+/// Either kind of caller, for handlers that serve both a session route and its public mirror.
+pub trait Caller {
+    fn organization_id(&self) -> Uuid;
+}
+
+impl<P> Caller for Auth<P> {
+    fn organization_id(&self) -> Uuid {
+        self.session.user.organization_id
+    }
+}
+
+impl<S> Caller for Key<S> {
+    fn organization_id(&self) -> Uuid {
+        self.key.organization_id
+    }
+}
+
+pub(crate) fn api_key_token(parts: &Parts) -> Result<&str, ApiError> {
+    let token = bearer(parts)?;
+    if !token.starts_with("hk_") {
+        return Err(Error::Unauthorized(
+            "session tokens are not accepted on /v1/public/* routes; use an API key".into(),
+        )
+        .into());
+    }
+    Ok(token)
+}

@@ -1,0 +1,91 @@
+//! One module per resource. Handlers are thin: extract, call the domain, map the result.
+
+pub(crate) mod api_keys;
+mod auth;
+mod health;
+mod members;
+pub(crate) mod sender_ids;
+pub(crate) mod sms;
+
+use axum::{
+    Router,
+    routing::{delete, get, patch, post},
+};
+
+use crate::{
+    AppState,
+    extract::{
+        Auth, Key,
+        need::{MessagesRead, MessagesSend, ReadSms, SendSms},
+    },
+};
+
+/// Session routes (the control plane and the dashboard).
+pub fn control_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/auth/signup", post(auth::signup))
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/auth/password", patch(auth::change_password))
+        .route("/v1/auth/me", get(auth::me))
+        .route("/v1/members", get(members::list).post(members::add))
+        .route(
+            "/v1/members/{id}",
+            patch(members::change_role).delete(members::remove),
+        )
+        .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/v1/api-keys/{id}", delete(api_keys::revoke))
+        .route(
+            "/v1/sms/sender-id-requests",
+            get(sender_ids::list_requests).post(sender_ids::request),
+        )
+        .route(
+            "/v1/sms/sender-id-requests/{id}/review",
+            post(sender_ids::review),
+        )
+        .route(
+            "/v1/sms/sender-ids",
+            get(sender_ids::approved::<Auth<MessagesRead>>),
+        )
+        .route("/v1/sms/send", post(sms::send::<Auth<MessagesSend>>))
+        .route("/v1/sms/batch", post(sms::batch::<Auth<MessagesSend>>))
+        .route("/v1/sms", get(sms::list::<Auth<MessagesRead>>))
+        .route("/v1/sms/{id}", get(sms::get::<Auth<MessagesRead>>))
+        .route(
+            "/v1/sms/{id}/timeline",
+            get(sms::timeline::<Auth<MessagesRead>>),
+        )
+        .route(
+            "/v1/sms/{id}/cancel",
+            post(sms::cancel::<Auth<MessagesSend>>),
+        )
+}
+
+/// API-key routes; `public_auth` authenticates and rate-limits them before any handler runs.
+pub fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/public/key", get(api_keys::current))
+        .route(
+            "/v1/public/sms/sender-ids",
+            get(sender_ids::approved::<Key<ReadSms>>),
+        )
+        .route("/v1/public/sms/send", post(sms::send::<Key<SendSms>>))
+        .route("/v1/public/sms/batch", post(sms::batch::<Key<SendSms>>))
+        .route("/v1/public/sms", get(sms::list::<Key<ReadSms>>))
+        .route("/v1/public/sms/{id}", get(sms::get::<Key<ReadSms>>))
+        .route(
+            "/v1/public/sms/{id}/timeline",
+            get(sms::timeline::<Key<ReadSms>>),
+        )
+        .route(
+            "/v1/public/sms/{id}/cancel",
+            post(sms::cancel::<Key<SendSms>>),
+        )
+}
+
+pub fn operations_routes() -> Router<AppState> {
+    Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/metrics", get(health::metrics))
+}

@@ -1,0 +1,446 @@
+//! Typed configuration, read once from the environment at start-up.
+//!
+//! Every setting is listed, with a comment, in `deploy/.env.example`. A missing or malformed setting
+//! stops start-up with a message naming it. With no settings at all a development install still
+//! starts: secrets are generated once and kept in a local file (never in production).
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
+use rand::RngCore;
+
+use crate::crypto::SecretBox;
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {name}: {message}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub message: String,
+}
+
+fn err(name: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsProviderKind {
+    Sandbox,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub database_url: String,
+    pub database_pool_size: u32,
+    pub bind_addr: SocketAddr,
+    pub public_base_url: String,
+    pub jwt_secret: Vec<u8>,
+    pub session_ttl: Duration,
+    pub secrets: SecretBox,
+    pub platform_admin_email: Option<String>,
+    pub platform_admin_password: Option<String>,
+    pub signup_enabled: bool,
+    pub log_format: LogFormat,
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+    pub worker_concurrency: usize,
+    pub sms_provider: SmsProviderKind,
+    /// How long a send job may hold a message in PROCESSING before the scheduler sends it again.
+    pub send_lease: Duration,
+    /// Where generated development secrets were kept, when they were (for the start-up warning).
+    pub dev_secrets_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are left out on purpose: a Debug print must never leak them into a log.
+        f.debug_struct("Config")
+            .field("environment", &self.environment)
+            .field("bind_addr", &self.bind_addr)
+            .field("public_base_url", &self.public_base_url)
+            .field("session_ttl", &self.session_ttl)
+            .field("signup_enabled", &self.signup_enabled)
+            .field("worker_concurrency", &self.worker_concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The settings source: the process environment in production, a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name)
+            .cloned()
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+fn parsed<T: FromStr>(
+    src: &dyn Source,
+    name: &'static str,
+    default: T,
+    expected: &str,
+) -> Result<T, ConfigError> {
+    match src.get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| err(name, format!("expected {expected}, got {raw:?}"))),
+    }
+}
+
+fn boolean(src: &dyn Source, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match src.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => Ok(true),
+        Some(v) if matches!(v.as_str(), "false" | "0" | "no") => Ok(false),
+        Some(v) => Err(err(name, format!("expected true or false, got {v:?}"))),
+    }
+}
+
+/// Parses `90`, `90s`, `15m`, `24h`, `7d` and `250ms`.
+pub fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, unit) = raw.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let secs = match unit {
+        "ms" => return Some(Duration::from_millis(n)),
+        "" | "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+fn duration(
+    src: &dyn Source,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match src.get(name) {
+        None => Ok(default),
+        Some(raw) => parse_duration(&raw)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                err(
+                    name,
+                    format!("expected a duration like 30s, 15m or 24h, got {raw:?}"),
+                )
+            }),
+    }
+}
+
+fn positive<T: FromStr + PartialOrd + Default>(
+    src: &dyn Source,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    let v = parsed(src, name, default, "a positive whole number")?;
+    if v <= T::default() {
+        return Err(err(name, "expected a positive whole number"));
+    }
+    Ok(v)
+}
+
+/// Development secrets kept between starts so that sessions and encrypted values survive a restart.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DevSecrets {
+    jwt_secret: String,
+    secrets_encryption_key: String,
+}
+
+fn load_or_create_dev_secrets(path: &PathBuf) -> Result<DevSecrets, ConfigError> {
+    const NAME: &str = "HERALD_DEV_SECRETS_FILE";
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return serde_json::from_str(&text).map_err(|e| {
+            err(
+                NAME,
+                format!("{} is not a secrets file: {e}", path.display()),
+            )
+        });
+    }
+    let mut jwt = [0u8; 48];
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut jwt);
+    rand::rng().fill_bytes(&mut key);
+    let secrets = DevSecrets {
+        jwt_secret: B64.encode(jwt),
+        secrets_encryption_key: B64.encode(key),
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| err(NAME, format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let text = serde_json::to_string_pretty(&secrets).expect("secrets serialize");
+    write_private(path, &text)
+        .map_err(|e| err(NAME, format!("cannot write {}: {e}", path.display())))?;
+    Ok(secrets)
+}
+
+#[cfg(unix)]
+fn write_private(path: &PathBuf, text: &str) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &PathBuf, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&ProcessEnv)
+    }
+
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let environment = match src.get("HERALD_ENV").as_deref().map(str::trim) {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(err(
+                    "HERALD_ENV",
+                    format!("expected development or production, got {other:?}"),
+                ));
+            }
+        };
+        let bind_addr: SocketAddr = parsed(
+            src,
+            "BIND_ADDR",
+            "127.0.0.1:8080".parse().expect("valid default"),
+            "host:port",
+        )?;
+        let public_base_url = src
+            .get("PUBLIC_BASE_URL")
+            .unwrap_or_else(|| format!("http://{bind_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
+            return Err(err(
+                "PUBLIC_BASE_URL",
+                "expected an http:// or https:// URL",
+            ));
+        }
+
+        let (jwt_raw, key_raw, dev_secrets_file) =
+            match (src.get("JWT_SECRET"), src.get("SECRETS_ENCRYPTION_KEY")) {
+                (Some(j), Some(k)) => (j, k, None),
+                (j, _) if environment == Environment::Production => {
+                    let missing = if j.is_none() {
+                        "JWT_SECRET"
+                    } else {
+                        "SECRETS_ENCRYPTION_KEY"
+                    };
+                    return Err(err(missing, "is required when HERALD_ENV=production"));
+                }
+                (j, k) => {
+                    let path = PathBuf::from(
+                        src.get("HERALD_DEV_SECRETS_FILE")
+                            .unwrap_or_else(|| ".herald/dev-secrets.json".into()),
+                    );
+                    let dev = load_or_create_dev_secrets(&path)?;
+                    (
+                        j.unwrap_or(dev.jwt_secret),
+                        k.unwrap_or(dev.secrets_encryption_key),
+                        Some(path),
+                    )
+                }
+            };
+        if jwt_raw.len() < 32 {
+            return Err(err("JWT_SECRET", "must be at least 32 characters"));
+        }
+        let key_id = src
+            .get("SECRETS_ENCRYPTION_KEY_ID")
+            .unwrap_or_else(|| "k1".into());
+        let mut secrets =
+            SecretBox::new(&key_id, &key_raw).map_err(|m| err("SECRETS_ENCRYPTION_KEY", m))?;
+        if let Some(old) = src.get("SECRETS_PREVIOUS_KEYS") {
+            for pair in old.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (id, key) = pair
+                    .split_once(':')
+                    .ok_or_else(|| err("SECRETS_PREVIOUS_KEYS", "expected id:base64key,…"))?;
+                secrets = secrets
+                    .with_previous_key(id, key)
+                    .map_err(|m| err("SECRETS_PREVIOUS_KEYS", m))?;
+            }
+        }
+
+        let platform_admin_email = src.get("PLATFORM_ADMIN_EMAIL").map(|e| e.trim().to_owned());
+        let platform_admin_password = src.get("PLATFORM_ADMIN_PASSWORD");
+        if platform_admin_email.is_some() && platform_admin_password.is_none() {
+            return Err(err(
+                "PLATFORM_ADMIN_PASSWORD",
+                "is required when PLATFORM_ADMIN_EMAIL is set",
+            ));
+        }
+        if let Some(p) = &platform_admin_password
+            && p.chars().count() < 10
+        {
+            return Err(err(
+                "PLATFORM_ADMIN_PASSWORD",
+                "must be at least 10 characters",
+            ));
+        }
+
+        let log_format = match src.get("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(err(
+                    "LOG_FORMAT",
+                    format!("expected text or json, got {other:?}"),
+                ));
+            }
+        };
+        let sms_provider = match src.get("SMS_PROVIDER").as_deref().map(str::trim) {
+            None | Some("sandbox") => SmsProviderKind::Sandbox,
+            Some(other) => {
+                return Err(err(
+                    "SMS_PROVIDER",
+                    format!(
+                        "expected sandbox, got {other:?} (other providers are not available yet)"
+                    ),
+                ));
+            }
+        };
+
+        Ok(Config {
+            environment,
+            database_url: src
+                .get("DATABASE_URL")
+                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/herald".into()),
+            database_pool_size: positive(src, "DATABASE_POOL_SIZE", 10u32)?,
+            bind_addr,
+            public_base_url,
+            jwt_secret: jwt_raw.into_bytes(),
+            session_ttl: duration(src, "SESSION_TTL", Duration::from_secs(24 * 3600))?,
+            secrets,
+            platform_admin_email,
+            platform_admin_password,
+            signup_enabled: boolean(src, "SIGNUP_ENABLED", true)?,
+            log_format,
+            rate_limit_per_second: positive(src, "RATE_LIMIT_PER_SECOND", 50u32)?,
+            rate_limit_burst: positive(src, "RATE_LIMIT_BURST", 100u32)?,
+            worker_concurrency: positive(src, "WORKER_CONCURRENCY", 32usize)?,
+            sms_provider,
+            send_lease: duration(src, "SEND_LEASE", Duration::from_secs(60))?,
+            dev_secrets_file,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        m.entry("JWT_SECRET".into())
+            .or_insert_with(|| "x".repeat(40));
+        m.entry("SECRETS_ENCRYPTION_KEY".into())
+            .or_insert_with(|| B64.encode([7u8; 32]));
+        m
+    }
+
+    #[test]
+    fn defaults_apply_when_settings_are_absent() {
+        let c = Config::from_source(&src(&[])).unwrap();
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "postgres://postgres@127.0.0.1:5432/herald");
+        assert_eq!(c.session_ttl, Duration::from_secs(86_400));
+        assert!(c.signup_enabled);
+        assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn a_malformed_setting_is_named_in_the_error() {
+        for (name, value) in [
+            ("RATE_LIMIT_PER_SECOND", "fast"),
+            ("BIND_ADDR", "nowhere"),
+            ("SESSION_TTL", "forever"),
+            ("SIGNUP_ENABLED", "maybe"),
+            ("LOG_FORMAT", "xml"),
+            ("WORKER_CONCURRENCY", "0"),
+            ("SECRETS_ENCRYPTION_KEY", "c2hvcnQ="),
+            ("HERALD_ENV", "staging"),
+        ] {
+            let e = Config::from_source(&src(&[(name, value)])).err().unwrap();
+            assert_eq!(e.name, name, "{value}");
+            assert!(e.to_string().contains(name));
+        }
+    }
+
+    #[test]
+    fn production_requires_real_secrets() {
+        let mut m = HashMap::new();
+        m.insert("HERALD_ENV".to_string(), "production".to_string());
+        let e = Config::from_source(&m).err().unwrap();
+        assert_eq!(e.name, "JWT_SECRET");
+    }
+
+    #[test]
+    fn development_secrets_are_generated_once_and_reused() {
+        let dir = std::env::temp_dir().join(format!("herald-cfg-{}", uuid::Uuid::now_v7()));
+        let file = dir.join("secrets.json");
+        let mut m = HashMap::new();
+        m.insert(
+            "HERALD_DEV_SECRETS_FILE".to_string(),
+            file.display().to_string(),
+        );
+        let a = Config::from_source(&m).unwrap();
+        let b = Config::from_source(&m).unwrap();
+        assert_eq!(a.jwt_secret, b.jwt_secret);
+        assert_eq!(a.dev_secrets_file.as_deref(), Some(file.as_path()));
+        let sealed = a.secrets.seal(b"hello");
+        assert_eq!(b.secrets.open(&sealed).unwrap(), b"hello");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1y"), None);
+        assert_eq!(parse_duration("h"), None);
+    }
+}

@@ -1,0 +1,203 @@
+//! Secrets at rest, key hashing, signatures and random tokens.
+
+use aes_gcm::{
+    Aes256Gcm,
+    aead::{Aead, KeyInit},
+};
+use base64::{
+    Engine,
+    engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL},
+};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// AES-256-GCM for secrets kept in the database (DKIM keys, provider tokens, webhook secrets).
+///
+/// The stored form is `v1:<key id>:<base64 nonce ‖ ciphertext>`: a random 96-bit nonce per value and
+/// the id of the key that sealed it, so that a new key can be introduced while old values still open.
+#[derive(Clone)]
+pub struct SecretBox {
+    current: (String, Aes256Gcm),
+    previous: Vec<(String, Aes256Gcm)>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OpenError {
+    #[error("the sealed value is malformed")]
+    Malformed,
+    #[error("no key with id {0:?} is configured")]
+    UnknownKey(String),
+    #[error("the sealed value does not authenticate")]
+    Tampered,
+}
+
+fn cipher_from_base64(key: &str) -> Result<Aes256Gcm, String> {
+    let bytes = B64
+        .decode(key.trim())
+        .map_err(|_| "expected 32 bytes in base64".to_string())?;
+    if bytes.len() != 32 {
+        return Err(format!(
+            "expected 32 bytes in base64, got {} bytes",
+            bytes.len()
+        ));
+    }
+    Aes256Gcm::new_from_slice(&bytes).map_err(|_| "expected 32 bytes in base64".to_string())
+}
+
+fn valid_key_id(id: &str) -> Result<(), String> {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!("key id {id:?} must be letters, digits, - or _"));
+    }
+    Ok(())
+}
+
+impl SecretBox {
+    pub fn new(key_id: &str, key_base64: &str) -> Result<Self, String> {
+        valid_key_id(key_id)?;
+        Ok(Self {
+            current: (key_id.to_owned(), cipher_from_base64(key_base64)?),
+            previous: Vec::new(),
+        })
+    }
+
+    /// Adds a retired key that may still open values sealed before a rotation.
+    pub fn with_previous_key(mut self, key_id: &str, key_base64: &str) -> Result<Self, String> {
+        valid_key_id(key_id)?;
+        self.previous
+            .push((key_id.to_owned(), cipher_from_base64(key_base64)?));
+        Ok(self)
+    }
+
+    pub fn seal(&self, plaintext: &[u8]) -> String {
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let (id, cipher) = &self.current;
+        let ciphertext = cipher
+            .encrypt(&nonce.into(), plaintext)
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ciphertext);
+        format!("v1:{id}:{}", B64.encode(out))
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, OpenError> {
+        let mut parts = sealed.splitn(3, ':');
+        let (Some("v1"), Some(id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(OpenError::Malformed);
+        };
+        let cipher = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|(k, _)| k == id)
+            .map(|(_, c)| c)
+            .ok_or_else(|| OpenError::UnknownKey(id.to_owned()))?;
+        let raw = B64.decode(body).map_err(|_| OpenError::Malformed)?;
+        if raw.len() < 12 + 16 {
+            return Err(OpenError::Malformed);
+        }
+        let (nonce, ciphertext) = raw.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| OpenError::Malformed)?;
+        cipher
+            .decrypt(&nonce.into(), ciphertext)
+            .map_err(|_| OpenError::Tampered)
+    }
+
+    /// Whether a value was sealed with a key other than the current one (and so should be re-sealed).
+    pub fn needs_reseal(&self, sealed: &str) -> bool {
+        sealed.split(':').nth(1) != Some(self.current.0.as_str())
+    }
+}
+
+pub fn sha256(data: &[u8]) -> Vec<u8> {
+    Sha256::digest(data).to_vec()
+}
+
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Compares two byte strings in constant time (for tokens, signatures and key hashes).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    rand::rng().fill_bytes(&mut b);
+    b
+}
+
+/// A URL-safe random token of `N` bytes of entropy.
+pub fn random_token<const N: usize>() -> String {
+    B64URL.encode(random_bytes::<N>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sb(id: &str, byte: u8) -> SecretBox {
+        SecretBox::new(id, &B64.encode([byte; 32])).unwrap()
+    }
+
+    #[test]
+    fn sealed_values_open_and_use_a_fresh_nonce_each_time() {
+        let b = sb("k1", 1);
+        let a1 = b.seal(b"whatsapp-token");
+        let a2 = b.seal(b"whatsapp-token");
+        assert_ne!(a1, a2);
+        assert!(a1.starts_with("v1:k1:"));
+        assert_eq!(b.open(&a1).unwrap(), b"whatsapp-token");
+        assert_eq!(b.open(&a2).unwrap(), b"whatsapp-token");
+    }
+
+    #[test]
+    fn a_tampered_value_does_not_open() {
+        let b = sb("k1", 1);
+        let sealed = b.seal(b"secret");
+        let mut raw = B64.decode(sealed.rsplit(':').next().unwrap()).unwrap();
+        let last = raw.len() - 1;
+        raw[last] ^= 1;
+        let forged = format!("v1:k1:{}", B64.encode(raw));
+        assert_eq!(b.open(&forged), Err(OpenError::Tampered));
+        assert_eq!(b.open("nonsense"), Err(OpenError::Malformed));
+    }
+
+    #[test]
+    fn rotation_keeps_old_values_readable() {
+        let old = sb("k1", 1);
+        let sealed = old.seal(b"dkim-private-key");
+        let rotated = sb("k2", 2)
+            .with_previous_key("k1", &B64.encode([1u8; 32]))
+            .unwrap();
+        assert_eq!(rotated.open(&sealed).unwrap(), b"dkim-private-key");
+        assert!(rotated.needs_reseal(&sealed));
+        assert!(!rotated.needs_reseal(&rotated.seal(b"x")));
+        assert_eq!(
+            sb("k3", 3).open(&sealed),
+            Err(OpenError::UnknownKey("k1".into()))
+        );
+    }
+
+    #[test]
+    fn a_key_of_the_wrong_length_is_refused() {
+        assert!(SecretBox::new("k1", &B64.encode([0u8; 16])).is_err());
+        assert!(SecretBox::new("bad id", &B64.encode([0u8; 32])).is_err());
+    }
+
+    #[test]
+    fn constant_time_eq_compares_contents_and_lengths() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

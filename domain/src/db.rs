@@ -1,0 +1,75 @@
+//! Connecting to Postgres, creating the database when it is missing, and applying migrations
+//! (Herald's own, in `migrations/`, and the queue's).
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    ConnectOptions, Connection, Executor, PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+/// Herald's migrations are tracked in their own table so that they and apalis's never mistake each
+/// other's rows for missing migrations.
+pub fn migrator() -> Migrator {
+    let mut m = sqlx::migrate!("../migrations");
+    m.dangerous_set_table_name("_herald_migrations");
+    m
+}
+
+pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
+    let opts = PgConnectOptions::from_str(url)?;
+    let name = opts
+        .get_database()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("DATABASE_URL names no database"))?;
+    let mut conn = opts.clone().database("postgres").connect().await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        // A concurrent start may have created it meanwhile; that is fine.
+        let create = sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}"));
+        if let Err(e) = conn.execute(create).await
+            && !e.to_string().contains("already exists")
+        {
+            return Err(e.into());
+        }
+        tracing::info!(database = %name, "created the database");
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let opts = PgConnectOptions::from_str(url)?
+        .application_name("herald")
+        .log_statements(tracing::log::LevelFilter::Trace);
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(opts)
+        .await?)
+}
+
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    migrator().run(pool).await?;
+    apalis_postgres::PostgresStorage::setup(pool).await?;
+    Ok(())
+}
+
+/// Whether the database answers and every migration has been applied (for `/health/ready`).
+pub async fn ready(pool: &PgPool) -> bool {
+    let expected = migrator()
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .count() as i64;
+    let applied: Result<i64, _> =
+        sqlx::query_scalar("SELECT count(*) FROM _herald_migrations WHERE success")
+            .fetch_one(pool)
+            .await;
+    matches!(applied, Ok(n) if n >= expected)
+}

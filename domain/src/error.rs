@@ -1,0 +1,132 @@
+//! The one error type of the domain. The API maps each variant to the contract's HTTP status and
+//! code in one place (`api::error`); nothing here knows about HTTP.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+            code: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Missing, malformed, expired or revoked credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The role lacks a permission.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The API key lacks a scope.
+    #[error("{0}")]
+    InsufficientScope(String),
+    #[error("resource not found")]
+    NotFound,
+    /// A conflict with the current state; `code` is CONFLICT or a more specific contract code.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Input that fails validation; one entry per failing field.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// A rule that needs the database refused the request (SENDER_ID_NOT_APPROVED, RECIPIENT_OPTED_OUT, …).
+    #[error("{message}")]
+    Rule {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    /// The database cannot be reached; the request had no effect.
+    #[error("service unavailable")]
+    Unavailable,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::Conflict {
+            code: "CONFLICT",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => Error::Unavailable,
+            other => Error::Internal(other.into()),
+        }
+    }
+}
+
+impl From<apalis_postgres::Error> for Error {
+    fn from(e: apalis_postgres::Error) -> Self {
+        Error::Internal(anyhow::anyhow!("queue: {e}"))
+    }
+}
+
+/// Collects field errors so that one response lists every failing field.
+#[derive(Default)]
+pub struct Errors(Vec<FieldError>);
+
+impl Errors {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    /// Records the error of a parse and yields its value, so callers can validate every field first.
+    pub fn take<T>(&mut self, r: std::result::Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0
+    }
+
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(self.0))
+        }
+    }
+}

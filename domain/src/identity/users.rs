@@ -1,0 +1,358 @@
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{
+    Permission, Role, SessionIssuer, SessionToken,
+    passwords::{check_new_password, decoy_hash, hash_password, verify_password},
+};
+use crate::{EmailAddress, Error, Errors, FieldError, Result};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub platform_admin: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub platform_admin: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            organization_id: r.organization_id,
+            email: r.email,
+            name: r.name,
+            role: Role::parse(&r.role).unwrap_or(Role::Viewer),
+            platform_admin: r.platform_admin,
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub(crate) const USER_COLUMNS: &str =
+    "id, organization_id, email::text AS email, name, role, platform_admin, created_at";
+
+pub struct Signup {
+    pub organization_name: String,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignupOutcome {
+    #[serde(flatten)]
+    pub token: SessionToken,
+    pub user: User,
+    pub organization: Organization,
+}
+
+fn required_text(errors: &mut Errors, field: &str, value: &str, max: usize) -> Option<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        errors.add(field, "is required");
+        None
+    } else if v.chars().count() > max {
+        errors.add(field, format!("must be at most {max} characters"));
+        None
+    } else {
+        Some(v.to_owned())
+    }
+}
+
+pub(crate) fn email_field(field: &str, raw: &str) -> std::result::Result<EmailAddress, FieldError> {
+    EmailAddress::parse(raw).map_err(|m| FieldError::new(field, m))
+}
+
+pub(crate) async fn insert_user(
+    conn: &mut PgConnection,
+    organization_id: Uuid,
+    email: &EmailAddress,
+    name: &str,
+    password: &str,
+    role: Role,
+    platform_admin: bool,
+) -> Result<User> {
+    let hash = hash_password(password)?;
+    let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO users (id, organization_id, email, name, password_hash, role, platform_admin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (email) DO NOTHING
+         RETURNING {USER_COLUMNS}"
+    )))
+    .bind(Uuid::now_v7())
+    .bind(organization_id)
+    .bind(email.as_str())
+    .bind(name)
+    .bind(hash)
+    .bind(role.as_str())
+    .bind(platform_admin)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(User::from)
+        .ok_or_else(|| Error::conflict("a user with this email already exists"))
+}
+
+async fn insert_organization(conn: &mut PgConnection, name: &str) -> Result<Organization> {
+    Ok(sqlx::query_as::<_, Organization>(
+        "INSERT INTO organizations (id, name) VALUES ($1, $2) RETURNING id, name, created_at",
+    )
+    .bind(Uuid::now_v7())
+    .bind(name)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub async fn signup(pool: &PgPool, issuer: &SessionIssuer, input: Signup) -> Result<SignupOutcome> {
+    let mut errors = Errors::default();
+    let org_name = required_text(
+        &mut errors,
+        "organizationName",
+        &input.organization_name,
+        200,
+    );
+    let name = required_text(&mut errors, "name", &input.name, 200);
+    let email = errors.take(email_field("email", &input.email));
+    errors.take(check_new_password("password", &input.password));
+    errors.finish()?;
+    let (org_name, name, email) = (org_name.unwrap(), name.unwrap(), email.unwrap());
+
+    let mut tx = pool.begin().await?;
+    let organization = insert_organization(&mut tx, &org_name).await?;
+    let user = insert_user(
+        &mut tx,
+        organization.id,
+        &email,
+        &name,
+        &input.password,
+        Role::Owner,
+        false,
+    )
+    .await?;
+    let token = issuer.issue(&mut tx, user.id).await?;
+    tx.commit().await?;
+    Ok(SignupOutcome {
+        token,
+        user,
+        organization,
+    })
+}
+
+pub struct Login {
+    pub email: String,
+    pub password: String,
+    pub client_addr: Option<String>,
+}
+
+const LOGIN_WINDOW_MINUTES: i32 = 15;
+const LOGIN_MAX_FAILURES: i64 = 10;
+
+/// Logs a user in. Unknown users and wrong passwords fail alike (same message, same hashing work);
+/// after 10 failures in 15 minutes for an account or a client address, attempts answer 429.
+pub async fn login(pool: &PgPool, issuer: &SessionIssuer, input: Login) -> Result<SignupOutcome> {
+    let email = input.email.trim().to_lowercase();
+    let mut subjects = vec![format!("account:{email}")];
+    if let Some(addr) = &input.client_addr {
+        subjects.push(format!("addr:{addr}"));
+    }
+    let failures: i64 = sqlx::query_scalar(
+        "SELECT coalesce(max(n), 0) FROM (
+             SELECT count(*) AS n FROM login_failures
+             WHERE subject = ANY($1) AND failed_at > now() - make_interval(mins => $2)
+             GROUP BY subject) s",
+    )
+    .bind(&subjects)
+    .bind(LOGIN_WINDOW_MINUTES)
+    .fetch_one(pool)
+    .await?;
+    if failures >= LOGIN_MAX_FAILURES {
+        return Err(Error::RateLimited {
+            retry_after_secs: (LOGIN_WINDOW_MINUTES * 60) as u64,
+        });
+    }
+
+    let found =
+        sqlx::query_as::<_, (Uuid, String)>("SELECT id, password_hash FROM users WHERE email = $1")
+            .bind(&email)
+            .fetch_optional(pool)
+            .await?;
+    let password = input.password;
+    let (ok, user_id) = tokio::task::spawn_blocking(move || match found {
+        Some((id, hash)) => (verify_password(&password, &hash), Some(id)),
+        None => {
+            verify_password(&password, decoy_hash());
+            (false, None)
+        }
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
+
+    let Some(user_id) = user_id.filter(|_| ok) else {
+        sqlx::query("INSERT INTO login_failures (subject) SELECT unnest($1::text[])")
+            .bind(&subjects)
+            .execute(pool)
+            .await?;
+        return Err(Error::Unauthorized("invalid email or password".into()));
+    };
+
+    let mut tx = pool.begin().await?;
+    let token = issuer.issue(&mut tx, user_id).await?;
+    let (user, organization) = load_user_and_org(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(SignupOutcome {
+        token,
+        user,
+        organization,
+    })
+}
+
+pub(crate) async fn load_user_and_org(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<(User, Organization)> {
+    let user: User = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+    )))
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(Error::NotFound)?
+    .into();
+    let org = sqlx::query_as::<_, Organization>(
+        "SELECT id, name, created_at FROM organizations WHERE id = $1",
+    )
+    .bind(user.organization_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((user, org))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    pub user: User,
+    pub organization: Organization,
+    pub permissions: Vec<Permission>,
+}
+
+pub async fn me(pool: &PgPool, user_id: Uuid) -> Result<Me> {
+    let mut conn = pool.acquire().await?;
+    let (user, organization) = load_user_and_org(&mut conn, user_id).await?;
+    let permissions = user.role.permissions().to_vec();
+    Ok(Me {
+        user,
+        organization,
+        permissions,
+    })
+}
+
+/// Changes a password after checking the current one; every other session of the user is revoked.
+pub async fn change_password(
+    pool: &PgPool,
+    user_id: Uuid,
+    keep_session: Uuid,
+    current: &str,
+    new: &str,
+) -> Result<()> {
+    check_new_password("newPassword", new).map_err(|e| Error::Validation(vec![e]))?;
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?;
+    let current = current.to_owned();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+        .await
+        .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
+    if !ok {
+        return Err(Error::validation(
+            "currentPassword",
+            "is not the current password",
+        ));
+    }
+    let new_hash = hash_password(new)?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(new_hash)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(keep_session)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `herald admin create-user`: a user in an organization of its own (named after the user).
+pub async fn create_user(
+    pool: &PgPool,
+    email: &str,
+    password: &str,
+    name: &str,
+    platform_admin: bool,
+) -> Result<User> {
+    let email = email_field("email", email).map_err(|e| Error::Validation(vec![e]))?;
+    check_new_password("password", password).map_err(|e| Error::Validation(vec![e]))?;
+    let mut tx = pool.begin().await?;
+    let org = insert_organization(&mut tx, name).await?;
+    let user = insert_user(
+        &mut tx,
+        org.id,
+        &email,
+        name,
+        password,
+        Role::Owner,
+        platform_admin,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Ensures the configured platform admin exists: an existing user is only marked platform admin;
+/// a missing one is created, in an organization of its own, with the configured password.
+pub async fn ensure_platform_admin(pool: &PgPool, email: &str, password: &str) -> Result<User> {
+    let parsed =
+        email_field("PLATFORM_ADMIN_EMAIL", email).map_err(|e| Error::Validation(vec![e]))?;
+    let existing = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+        "UPDATE users SET platform_admin = true WHERE email = $1 RETURNING {USER_COLUMNS}"
+    )))
+    .bind(parsed.as_str())
+    .fetch_optional(pool)
+    .await?;
+    match existing {
+        Some(u) => Ok(u.into()),
+        None => create_user(pool, parsed.as_str(), password, "Platform", true).await,
+    }
+}

@@ -1,0 +1,15 @@
+//! The message pipeline every channel shares: one model, one status machine mechanism, one
+//! receipt path. Channels add only their validation and their providers.
+
+mod pipeline;
+pub mod receipts;
+mod status;
+mod store;
+
+pub use pipeline::{claim_for_send, record_failed, record_retry, record_sent};
+pub use status::{Channel, Status};
+pub(crate) use store::load;
+pub use store::{
+    Change, ListFilter, Message, MessageError, NewMessage, TimelineEntry, Transition, add_entry,
+    cancel, get, insert_queued, list, load_for_update, timeline, transition,
+};

@@ -1,0 +1,143 @@
+//! The worker's side of a message: claiming it for a send, and recording what the provider said.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use super::{Change, Message, MessageError, Status, Transition, add_entry, load, transition};
+use crate::{
+    Result,
+    queue::{self, SendMessage},
+};
+
+/// Claims a message for the send job that names it: QUEUED → PROCESSING on the first attempt, or a
+/// fresh lease on a PROCESSING message for a retry. A duplicate, stale or canceled job claims nothing.
+pub async fn claim_for_send(
+    pool: &PgPool,
+    job: &SendMessage,
+    lease: Duration,
+) -> Result<Option<Message>> {
+    let mut tx = pool.begin().await?;
+    let message = load(&mut tx, job.message_id).await?;
+    let claimed = if job.attempt == 0 {
+        let change = Change {
+            claim: Some((0, lease)),
+            ..Change::default()
+        };
+        match transition(
+            &mut tx,
+            job.message_id,
+            message.channel,
+            Status::Processing,
+            change,
+        )
+        .await?
+        {
+            Transition::Applied(m) => Some(m),
+            Transition::Refused(_) => None,
+        }
+    } else {
+        let row: Option<(i32,)> = sqlx::query_as(
+            "UPDATE messages SET send_attempts = send_attempts + 1, updated_at = now(),
+                 lease_until = now() + make_interval(secs => $3::bigint / 1000.0)
+             WHERE id = $1 AND status = 'PROCESSING' AND send_attempts = $2
+             RETURNING send_attempts",
+        )
+        .bind(job.message_id)
+        .bind(job.attempt)
+        .bind(lease.as_millis() as i64)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match row {
+            Some((n,)) => Some(Message {
+                send_attempts: n,
+                ..message
+            }),
+            None => None,
+        }
+    };
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+pub async fn record_sent(
+    pool: &PgPool,
+    message: &Message,
+    provider: &str,
+    provider_message_id: &str,
+    raw: Value,
+) -> Result<Transition> {
+    let mut tx = pool.begin().await?;
+    let t = transition(
+        &mut tx,
+        message.id,
+        message.channel,
+        Status::Sent,
+        Change {
+            provider: Some(provider.to_owned()),
+            provider_message_id: Some(provider_message_id.to_owned()),
+            detail: Some(raw),
+            ..Change::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(t)
+}
+
+pub async fn record_failed(
+    pool: &PgPool,
+    message: &Message,
+    provider: &str,
+    error: MessageError,
+    raw: Option<Value>,
+) -> Result<Transition> {
+    let mut tx = pool.begin().await?;
+    let t = transition(
+        &mut tx,
+        message.id,
+        message.channel,
+        Status::Failed,
+        Change {
+            provider: Some(provider.to_owned()),
+            error: Some(error),
+            detail: raw,
+            ..Change::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(t)
+}
+
+/// A transient provider error: the answer goes on the timeline and the send is tried again later
+/// by a new job (no worker sleeps); the lease covers the wait so the scheduler does not step in.
+pub async fn record_retry(
+    pool: &PgPool,
+    message: &Message,
+    error: &MessageError,
+    retry_at: DateTime<Utc>,
+    lease: Duration,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let detail = json!({"error": error, "retryAt": retry_at, "attempt": message.send_attempts});
+    add_entry(&mut tx, message, "provider_response", None, Some(detail)).await?;
+    sqlx::query("UPDATE messages SET lease_until = $2 WHERE id = $1 AND status = 'PROCESSING'")
+        .bind(message.id)
+        .bind(retry_at + chrono::Duration::from_std(lease).expect("lease fits"))
+        .execute(&mut *tx)
+        .await?;
+    queue::push(
+        &mut tx,
+        SendMessage {
+            message_id: message.id,
+            attempt: message.send_attempts,
+        },
+        Some(retry_at),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! The one receipt path: every provider's receipts (carrier DLRs, provider callbacks, the sandbox's
+//! simulated ones) are stored raw, then applied by a job through the status machine.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{Change, Channel, MessageError, Status, Transition, add_entry, load, transition};
+use crate::{
+    Result,
+    queue::{self, ProcessReceipt},
+};
+
+/// A receipt as a provider reported it, already mapped to a status (None: no status, kept as a note).
+pub struct NewReceipt {
+    pub channel: Channel,
+    pub provider: String,
+    pub provider_message_id: String,
+    pub status: Option<Status>,
+    pub error: Option<MessageError>,
+    pub raw: Value,
+}
+
+/// How long a receipt that names no known message yet (it outran the send job) is retried.
+pub const HOLD_UNMATCHED: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Stores a receipt and enqueues its processing, on the caller's connection, due at `process_at`.
+pub async fn record(
+    conn: &mut PgConnection,
+    r: NewReceipt,
+    process_at: Option<DateTime<Utc>>,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    let (code, message) = r
+        .error
+        .map(|e| (Some(e.code), Some(e.message)))
+        .unwrap_or((None, None));
+    sqlx::query(
+        "INSERT INTO receipts (id, channel, provider, provider_message_id, status, error_code, error_message, raw)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(r.channel.as_str())
+    .bind(&r.provider)
+    .bind(&r.provider_message_id)
+    .bind(r.status.map(Status::as_str))
+    .bind(code)
+    .bind(message)
+    .bind(&r.raw)
+    .execute(&mut *conn)
+    .await?;
+    queue::push(
+        conn,
+        ProcessReceipt {
+            receipt_id: id,
+            attempt: 0,
+        },
+        process_at,
+    )
+    .await?;
+    Ok(id)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    Applied,
+    /// The status machine refused it; a `receipt_ignored` entry says so.
+    Ignored,
+    /// The same status was already applied from an earlier receipt; nothing is added.
+    Duplicate,
+    /// It maps to no status; kept as a `note`.
+    Note,
+    /// No message has this provider id yet: try again at the given time.
+    RetryAt(DateTime<Utc>),
+    /// Still no message after the hold period.
+    Unmatched,
+    /// This receipt was processed before (a duplicate job).
+    AlreadyProcessed,
+}
+
+impl ReceiptOutcome {
+    fn label(&self) -> &'static str {
+        match self {
+            ReceiptOutcome::Applied => "applied",
+            ReceiptOutcome::Ignored => "ignored",
+            ReceiptOutcome::Duplicate => "duplicate",
+            ReceiptOutcome::Note => "note",
+            ReceiptOutcome::Unmatched => "unmatched",
+            ReceiptOutcome::RetryAt(_) | ReceiptOutcome::AlreadyProcessed => "pending",
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ReceiptRow {
+    channel: String,
+    provider: String,
+    provider_message_id: String,
+    status: Option<String>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    raw: Value,
+    received_at: DateTime<Utc>,
+    processed_at: Option<DateTime<Utc>>,
+}
+
+pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<ReceiptOutcome> {
+    let mut tx = pool.begin().await?;
+    let r = sqlx::query_as::<_, ReceiptRow>(
+        "SELECT channel, provider, provider_message_id, status, error_code, error_message, raw,
+                received_at, processed_at
+         FROM receipts WHERE id = $1 FOR UPDATE",
+    )
+    .bind(receipt_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(r) = r.filter(|r| r.processed_at.is_none()) else {
+        return Ok(ReceiptOutcome::AlreadyProcessed);
+    };
+    let message_id: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM messages WHERE provider = $1 AND provider_message_id = $2 FOR UPDATE",
+    )
+    .bind(&r.provider)
+    .bind(&r.provider_message_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let outcome = match message_id {
+        None if Utc::now() - r.received_at < HOLD_UNMATCHED => {
+            // 1 s, 2 s, 4 s … capped at 60 s: a receipt that outran the send job is found quickly.
+            let wait = 2i64.saturating_pow(attempt.min(6)).min(60);
+            return Ok(ReceiptOutcome::RetryAt(
+                Utc::now() + chrono::Duration::seconds(wait),
+            ));
+        }
+        None => ReceiptOutcome::Unmatched,
+        Some(message_id) => apply(&mut tx, receipt_id, message_id, &r).await?,
+    };
+    sqlx::query(
+        "UPDATE receipts SET message_id = $2, outcome = $3, processed_at = now() WHERE id = $1",
+    )
+    .bind(receipt_id)
+    .bind(message_id)
+    .bind(outcome.label())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn apply(
+    conn: &mut PgConnection,
+    receipt_id: Uuid,
+    message_id: Uuid,
+    r: &ReceiptRow,
+) -> Result<ReceiptOutcome> {
+    let message = load(conn, message_id).await?;
+    let channel = Channel::parse(&r.channel).unwrap_or(message.channel);
+    let Some(status) = r.status.as_deref().and_then(Status::parse) else {
+        add_entry(
+            conn,
+            &message,
+            "note",
+            None,
+            Some(json!({"receipt": r.raw})),
+        )
+        .await?;
+        return Ok(ReceiptOutcome::Note);
+    };
+    let repeat: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM receipts
+                        WHERE message_id = $1 AND status = $2 AND outcome = 'applied' AND id <> $3)",
+    )
+    .bind(message_id)
+    .bind(status.as_str())
+    .bind(receipt_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if repeat || message.status == status {
+        return Ok(ReceiptOutcome::Duplicate);
+    }
+    let change = Change {
+        error: r.error_code.clone().map(|code| MessageError {
+            code,
+            message: r.error_message.clone().unwrap_or_default(),
+        }),
+        detail: Some(r.raw.clone()),
+        ..Change::default()
+    };
+    match transition(conn, message_id, channel, status, change).await? {
+        Transition::Applied(_) => Ok(ReceiptOutcome::Applied),
+        Transition::Refused(current) => {
+            let detail = json!({
+                "receivedStatus": status.as_str(),
+                "currentStatus": current.status.as_str(),
+                "receipt": r.raw,
+            });
+            add_entry(conn, &current, "receipt_ignored", None, Some(detail)).await?;
+            Ok(ReceiptOutcome::Ignored)
+        }
+    }
+}

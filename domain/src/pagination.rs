@@ -1,0 +1,102 @@
+//! `?page=1&pageSize=20`: page from 1, pageSize 1..100 (default 20); anything else is a 422.
+
+use serde::Serialize;
+
+use crate::{Errors, FieldError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: u32,
+    pub page_size: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Paged<T> {
+    pub data: Vec<T>,
+    pub page: u32,
+    pub page_size: u32,
+    pub total: i64,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page {
+            page: 1,
+            page_size: 20,
+        }
+    }
+}
+
+fn number(field: &str, raw: Option<&str>, default: u32, max: u32) -> Result<u32, FieldError> {
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.trim().parse::<i64>() {
+        Ok(n) if n >= 1 && n <= max as i64 => Ok(n as u32),
+        _ if max == u32::MAX => Err(FieldError::new(
+            field,
+            "must be a whole number of at least 1",
+        )),
+        _ => Err(FieldError::new(
+            field,
+            format!("must be a whole number from 1 to {max}"),
+        )),
+    }
+}
+
+impl Page {
+    pub fn parse(errors: &mut Errors, page: Option<&str>, page_size: Option<&str>) -> Page {
+        let p = errors.take(number("page", page, 1, u32::MAX));
+        let s = errors.take(number("pageSize", page_size, 20, 100));
+        Page {
+            page: p.unwrap_or(1),
+            page_size: s.unwrap_or(20),
+        }
+    }
+
+    pub fn limit(&self) -> i64 {
+        self.page_size as i64
+    }
+
+    pub fn offset(&self) -> i64 {
+        (self.page as i64 - 1) * self.page_size as i64
+    }
+
+    pub fn wrap<T>(&self, data: Vec<T>, total: i64) -> Paged<T> {
+        Paged {
+            data,
+            page: self.page,
+            page_size: self.page_size,
+            total,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_bounds_follow_the_contract() {
+        let mut e = Errors::default();
+        assert_eq!(Page::parse(&mut e, None, None), Page::default());
+        assert_eq!(
+            Page::parse(&mut e, Some("3"), Some("100")),
+            Page {
+                page: 3,
+                page_size: 100
+            }
+        );
+        assert!(e.is_empty());
+        for (p, s) in [
+            (Some("0"), None),
+            (None, Some("0")),
+            (None, Some("101")),
+            (Some("-1"), None),
+            (Some("x"), None),
+        ] {
+            let mut e = Errors::default();
+            Page::parse(&mut e, p, s);
+            assert!(!e.is_empty(), "{p:?} {s:?}");
+        }
+    }
+}

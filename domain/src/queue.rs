@@ -1,0 +1,76 @@
+//! The one thin module through which the domain reaches the queue: job payloads, their queue
+//! names, and a push that happens on the caller's transaction (so a rolled-back request leaves no job).
+
+use apalis_core::task::builder::TaskBuilder;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::Result;
+
+/// A job payload and the queue it travels on. Queue names are explicit so that renaming a Rust type
+/// never strands the jobs already in the table.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
+    const QUEUE: &'static str;
+    /// apalis retries a job whose handler errs without any backoff, so handlers deal with provider
+    /// errors themselves (by pushing a later job); this only bounds unexpected failures such as a
+    /// lost database connection.
+    const MAX_ATTEMPTS: usize = 5;
+}
+
+/// Hand a message to its channel's provider. `attempt` is the message's `send_attempts` the job
+/// expects to find, so a duplicate or stale job claims nothing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendMessage {
+    pub message_id: Uuid,
+    pub attempt: i32,
+}
+
+impl Job for SendMessage {
+    const QUEUE: &'static str = "herald.send";
+}
+
+/// Apply a stored receipt to its message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessReceipt {
+    pub receipt_id: Uuid,
+    /// How many times this receipt waited for its message to appear (it may outrun the send job).
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+impl Job for ProcessReceipt {
+    const QUEUE: &'static str = "herald.receipt";
+}
+
+/// Pushes jobs of one kind on the caller's connection or transaction, due at `run_at` (now when None).
+pub async fn push_all<J: Job>(
+    conn: &mut PgConnection,
+    jobs: impl IntoIterator<Item = (J, Option<DateTime<Utc>>)>,
+) -> Result<()> {
+    let tasks = jobs
+        .into_iter()
+        .map(|(job, run_at)| {
+            let bytes = serde_json::to_vec(&job).expect("job payloads serialize");
+            let mut b = TaskBuilder::new(bytes).max_attempts(J::MAX_ATTEMPTS);
+            if let Some(at) = run_at {
+                b = b.run_at_timestamp(at.timestamp().max(0) as u64);
+            }
+            b.build()
+        })
+        .collect::<Vec<_>>();
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    apalis_postgres::queries::push_tasks(conn, J::QUEUE, tasks).await?;
+    Ok(())
+}
+
+pub async fn push<J: Job>(
+    conn: &mut PgConnection,
+    job: J,
+    run_at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    push_all(conn, [(job, run_at)]).await
+}

@@ -1,0 +1,250 @@
+//! SMS sender IDs: an organization asks for one, a platform admin approves or rejects the request,
+//! and only approved sender IDs may send. Approval is per organization.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::{Error, Errors, Page, Paged, Result, SenderId, identity::User};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSenderIdRequest {
+    pub sender_id: Option<String>,
+    pub use_case: Option<String>,
+    pub sample_message: Option<String>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct SenderIdRequest {
+    pub id: Uuid,
+    pub sender_id: String,
+    pub use_case: String,
+    pub sample_message: Option<String>,
+    pub status: String,
+    pub review_note: Option<String>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// Shown to platform admins, who see every organization's requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization_name: Option<String>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovedSenderId {
+    pub sender_id: String,
+    pub approved_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Review {
+    pub decision: Option<String>,
+    pub note: Option<String>,
+}
+
+const COLUMNS: &str = "r.id, r.sender_id, r.use_case, r.sample_message, r.status, r.review_note, \
+    r.reviewed_at, r.created_at";
+
+pub async fn request(
+    pool: &PgPool,
+    organization_id: Uuid,
+    input: NewSenderIdRequest,
+) -> Result<SenderIdRequest> {
+    let mut errors = Errors::default();
+    let sender = match input.sender_id.as_deref() {
+        None => {
+            errors.add("senderId", "is required");
+            None
+        }
+        Some(raw) => SenderId::parse(raw)
+            .map_err(|m| errors.add("senderId", m))
+            .ok(),
+    };
+    let use_case = input
+        .use_case
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    if use_case.is_empty() {
+        errors.add("useCase", "is required");
+    } else if use_case.chars().count() > 1000 {
+        errors.add("useCase", "must be at most 1000 characters");
+    }
+    if input
+        .sample_message
+        .as_deref()
+        .is_some_and(|s| s.chars().count() > 1600)
+    {
+        errors.add("sampleMessage", "must be at most 1600 characters");
+    }
+    errors.finish()?;
+    let sender = sender.expect("validated");
+    let row = sqlx::query_as::<_, SenderIdRequest>(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO sender_id_requests AS r (id, organization_id, sender_id, use_case, sample_message, status)
+         VALUES ($1, $2, $3, $4, $5, 'PENDING')
+         ON CONFLICT DO NOTHING
+         RETURNING {COLUMNS}, NULL::uuid AS organization_id, NULL::text AS organization_name"
+    )))
+    .bind(Uuid::now_v7())
+    .bind(organization_id)
+    .bind(sender.as_str())
+    .bind(&use_case)
+    .bind(input.sample_message.as_deref().map(str::trim).filter(|s| !s.is_empty()))
+    .fetch_optional(pool)
+    .await?;
+    row.ok_or_else(|| Error::conflict("a request for this sender ID is already pending"))
+}
+
+/// Validates a `?status=` filter of the request list.
+pub fn status_filter(raw: Option<&str>, errors: &mut Errors) -> Option<String> {
+    let s = raw?;
+    if ["PENDING", "APPROVED", "REJECTED"].contains(&s) {
+        Some(s.to_owned())
+    } else {
+        errors.add("status", "must be one of PENDING, APPROVED, REJECTED");
+        None
+    }
+}
+
+/// The organization's own requests; a platform admin sees every organization's.
+pub async fn list(
+    pool: &PgPool,
+    actor: &User,
+    status: Option<String>,
+    page: Page,
+) -> Result<Paged<SenderIdRequest>> {
+    let filters = |q: &mut QueryBuilder<Postgres>| {
+        q.push(" WHERE true");
+        if !actor.platform_admin {
+            q.push(" AND r.organization_id = ")
+                .push_bind(actor.organization_id);
+        }
+        if let Some(s) = &status {
+            q.push(" AND r.status = ").push_bind(s.clone());
+        }
+    };
+    let mut count = QueryBuilder::new("SELECT count(*) FROM sender_id_requests r");
+    filters(&mut count);
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+    let org_cols = if actor.platform_admin {
+        "r.organization_id, o.name AS organization_name"
+    } else {
+        "NULL::uuid AS organization_id, NULL::text AS organization_name"
+    };
+    let mut q = QueryBuilder::new(format!(
+        "SELECT {COLUMNS}, {org_cols} FROM sender_id_requests r JOIN organizations o ON o.id = r.organization_id"
+    ));
+    filters(&mut q);
+    q.push(" ORDER BY r.created_at DESC, r.id DESC LIMIT ")
+        .push_bind(page.limit())
+        .push(" OFFSET ")
+        .push_bind(page.offset());
+    let rows = q
+        .build_query_as::<SenderIdRequest>()
+        .fetch_all(pool)
+        .await?;
+    Ok(page.wrap(rows, total))
+}
+
+/// A platform admin's decision; a request is reviewed once.
+pub async fn review(
+    pool: &PgPool,
+    reviewer: &User,
+    request_id: Uuid,
+    input: Review,
+) -> Result<SenderIdRequest> {
+    if !reviewer.platform_admin {
+        return Err(Error::Forbidden(
+            "only a platform admin may review sender ID requests".into(),
+        ));
+    }
+    let decision = match input.decision.as_deref() {
+        Some("APPROVE") => "APPROVED",
+        Some("REJECT") => "REJECTED",
+        _ => return Err(Error::validation("decision", "must be APPROVE or REJECT")),
+    };
+    if input
+        .note
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > 1000)
+    {
+        return Err(Error::validation("note", "must be at most 1000 characters"));
+    }
+    let row = sqlx::query_as::<_, SenderIdRequest>(sqlx::AssertSqlSafe(format!(
+        "UPDATE sender_id_requests r SET status = $2, review_note = $3, reviewed_at = now(), reviewed_by = $4
+         FROM organizations o
+         WHERE r.id = $1 AND r.status = 'PENDING' AND o.id = r.organization_id
+         RETURNING {COLUMNS}, r.organization_id, o.name AS organization_name"
+    )))
+    .bind(request_id)
+    .bind(decision)
+    .bind(input.note.as_deref().map(str::trim).filter(|s| !s.is_empty()))
+    .bind(reviewer.id)
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        Some(r) => Ok(r),
+        None => {
+            let exists: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM sender_id_requests WHERE id = $1)",
+            )
+            .bind(request_id)
+            .fetch_one(pool)
+            .await?;
+            if exists {
+                Err(Error::conflict("this request has already been reviewed"))
+            } else {
+                Err(Error::NotFound)
+            }
+        }
+    }
+}
+
+pub async fn approved(
+    pool: &PgPool,
+    organization_id: Uuid,
+    page: Page,
+) -> Result<Paged<ApprovedSenderId>> {
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT lower(sender_id)) FROM sender_id_requests
+         WHERE organization_id = $1 AND status = 'APPROVED'",
+    )
+    .bind(organization_id)
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query_as::<_, ApprovedSenderId>(
+        "SELECT sender_id, approved_at FROM (
+             SELECT DISTINCT ON (lower(sender_id)) sender_id, reviewed_at AS approved_at
+             FROM sender_id_requests WHERE organization_id = $1 AND status = 'APPROVED'
+             ORDER BY lower(sender_id), reviewed_at DESC) a
+         ORDER BY approved_at DESC, sender_id LIMIT $2 OFFSET $3",
+    )
+    .bind(organization_id)
+    .bind(page.limit())
+    .bind(page.offset())
+    .fetch_all(pool)
+    .await?;
+    Ok(page.wrap(rows, total))
+}
+
+/// Which of `candidates` (compared without case) are approved for the organization, in lower case.
+pub(crate) async fn approved_among(
+    conn: &mut PgConnection,
+    organization_id: Uuid,
+    candidates: &[String],
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT lower(sender_id) FROM sender_id_requests
+         WHERE organization_id = $1 AND status = 'APPROVED' AND lower(sender_id) = ANY($2)",
+    )
+    .bind(organization_id)
+    .bind(candidates)
+    .fetch_all(&mut *conn)
+    .await?)
+}

@@ -1,0 +1,44 @@
+//! The job handlers and the provider adapters they call.
+
+mod handlers;
+pub mod sms;
+
+use std::sync::Arc;
+
+use domain::Config;
+use sqlx::PgPool;
+
+pub use handlers::{process_receipt, send_message};
+
+/// What every handler needs, shared by all of a process's workers.
+#[derive(Clone)]
+pub struct JobContext {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    pub sms: Arc<sms::SmsProvider>,
+}
+
+impl JobContext {
+    pub fn new(pool: PgPool, config: Arc<Config>) -> Self {
+        let sms = Arc::new(sms::SmsProvider::from_config(&config, pool.clone()));
+        JobContext { pool, config, sms }
+    }
+}
+
+/// A provider's refusal: transient ones (time-outs, 5xx, 429) are retried later, permanent ones fail
+/// the message at once.
+#[derive(Debug, Clone)]
+pub struct ProviderError {
+    pub transient: bool,
+    pub code: String,
+    pub message: String,
+    pub retry_after: Option<std::time::Duration>,
+    pub raw: Option<serde_json::Value>,
+}
+
+/// A provider's acceptance: its id for the message, and what it answered.
+#[derive(Debug, Clone)]
+pub struct ProviderAccepted {
+    pub provider_message_id: String,
+    pub raw: serde_json::Value,
+}

@@ -1,0 +1,129 @@
+//! Recurring duties. Each runs in a transaction holding a Postgres advisory lock, so any number of
+//! scheduler processes may run and no duty is ever run by two of them at once.
+
+use std::{future::Future, time::Duration};
+
+use domain::{
+    messages::{self, Message},
+    queue::{self, SendMessage},
+};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+const TICK: Duration = Duration::from_secs(5);
+const BATCH: i64 = 1000;
+
+#[derive(Debug, Clone, Copy)]
+enum Duty {
+    ResendExpiredLeases,
+    ExpireIdempotencyKeys,
+    DeleteFinishedJobs,
+}
+
+impl Duty {
+    const ALL: [Duty; 3] = [
+        Duty::ResendExpiredLeases,
+        Duty::ExpireIdempotencyKeys,
+        Duty::DeleteFinishedJobs,
+    ];
+
+    /// The advisory lock key of the duty (an arbitrary constant per duty, in Herald's range).
+    fn lock_key(self) -> i64 {
+        0x4845_5241_0000 + self as i64
+    }
+
+    async fn run(self, conn: &mut PgConnection, lease: Duration) -> domain::Result<u64> {
+        match self {
+            Duty::ResendExpiredLeases => resend_expired_leases(conn, lease).await,
+            Duty::ExpireIdempotencyKeys => Ok(sqlx::query(
+                "DELETE FROM idempotency_keys WHERE ctid IN (
+                     SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '24 hours' LIMIT $1)",
+            )
+            .bind(BATCH)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()),
+            Duty::DeleteFinishedJobs => Ok(sqlx::query(
+                "DELETE FROM apalis.jobs WHERE id IN (
+                     SELECT id FROM apalis.jobs WHERE status = 'Done' AND done_at < now() - interval '10 minutes'
+                     LIMIT $1 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind(BATCH)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()),
+        }
+    }
+}
+
+/// A message left PROCESSING past its lease belonged to a worker that died during the provider call.
+/// It is sent again, with a timeline note saying so: the one way a message reaches a provider twice.
+async fn resend_expired_leases(conn: &mut PgConnection, lease: Duration) -> domain::Result<u64> {
+    let expired: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM messages WHERE status = 'PROCESSING' AND lease_until < now()
+         ORDER BY lease_until LIMIT 100 FOR UPDATE SKIP LOCKED",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in &expired {
+        let message: Message = messages::load_for_update(conn, *id).await?;
+        let note = json!({
+            "reason": "lease_expired",
+            "message": "the worker sending this message stopped before recording the provider's answer; sending it again",
+            "attempt": message.send_attempts,
+        });
+        messages::add_entry(conn, &message, "note", None, Some(note)).await?;
+        sqlx::query("UPDATE messages SET lease_until = now() + make_interval(secs => $2::bigint / 1000.0) WHERE id = $1")
+            .bind(id)
+            .bind(lease.as_millis() as i64)
+            .execute(&mut *conn)
+            .await?;
+        queue::push(
+            conn,
+            SendMessage {
+                message_id: *id,
+                attempt: message.send_attempts,
+            },
+            None,
+        )
+        .await?;
+    }
+    Ok(expired.len() as u64)
+}
+
+/// Runs every duty once, each under its advisory lock; a duty another scheduler holds is skipped.
+pub async fn run_once(pool: &PgPool, lease: Duration) -> domain::Result<()> {
+    for duty in Duty::ALL {
+        let mut tx = pool.begin().await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(duty.lock_key())
+            .fetch_one(&mut *tx)
+            .await?;
+        if !locked {
+            continue;
+        }
+        let n = duty.run(&mut tx, lease).await?;
+        tx.commit().await?;
+        if n > 0 {
+            tracing::info!(?duty, rows = n, "scheduler duty done");
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(pool: PgPool, lease: Duration, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tick.tick() => {
+                if let Err(e) = run_once(&pool, lease).await {
+                    tracing::warn!(error = %e, "scheduler run failed; trying again at the next tick");
+                }
+            }
+        }
+    }
+    tracing::info!("scheduler stopped");
+}

@@ -1,0 +1,157 @@
+//! The `herald` binary's library: start-up (configuration, database, migrations, the platform
+//! admin) and the roles a process can take (API, worker, scheduler, or all three).
+
+use std::{sync::Arc, time::Duration};
+
+use domain::Config;
+use sqlx::PgPool;
+use tokio::{net::TcpListener, sync::watch};
+
+/// What a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    pub api: bool,
+    pub worker: bool,
+    pub scheduler: bool,
+}
+
+impl Roles {
+    pub const ALL: Roles = Roles {
+        api: true,
+        worker: true,
+        scheduler: true,
+    };
+    pub const API: Roles = Roles {
+        api: true,
+        worker: false,
+        scheduler: false,
+    };
+    pub const WORKER: Roles = Roles {
+        api: false,
+        worker: true,
+        scheduler: false,
+    };
+    pub const SCHEDULER: Roles = Roles {
+        api: false,
+        worker: false,
+        scheduler: true,
+    };
+}
+
+pub fn init_logging(config: &Config) {
+    use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,sqlx=warn,apalis=warn,apalis_core=warn,apalis_postgres=warn")
+    });
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = match config.log_format {
+        domain::config::LogFormat::Json => registry
+            .with(fmt::layer().json().flatten_event(true))
+            .try_init(),
+        domain::config::LogFormat::Text => registry.with(fmt::layer()).try_init(),
+    };
+}
+
+/// Connects, creating the database when it is missing, and applies pending migrations.
+pub async fn prepare_database(config: &Config) -> anyhow::Result<PgPool> {
+    domain::db::create_database_if_missing(&config.database_url).await?;
+    let pool = domain::db::connect(&config.database_url, config.database_pool_size).await?;
+    domain::db::migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// A running Herald process: its pool, and (when it serves the API) its address.
+pub struct Application {
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    listener: Option<TcpListener>,
+    roles: Roles,
+}
+
+impl Application {
+    /// Prepares a process: database and migrations (when it serves the API), the platform admin,
+    /// and its listener (bound now, so tests can use port 0 and read the port back).
+    pub async fn build(config: Config, roles: Roles) -> anyhow::Result<Self> {
+        let pool = if roles.api {
+            prepare_database(&config).await?
+        } else {
+            domain::db::connect(&config.database_url, config.database_pool_size).await?
+        };
+        if let (Some(email), Some(password)) = (
+            &config.platform_admin_email,
+            &config.platform_admin_password,
+        ) && roles.api
+        {
+            domain::identity::ensure_platform_admin(&pool, email, password).await?;
+            tracing::info!("platform admin ensured");
+        }
+        let listener = if roles.api {
+            Some(TcpListener::bind(config.bind_addr).await?)
+        } else {
+            None
+        };
+        Ok(Application {
+            pool,
+            config: Arc::new(config),
+            listener,
+            roles,
+        })
+    }
+
+    pub fn port(&self) -> Option<u16> {
+        self.listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
+    }
+
+    /// Runs until `stop` turns true: the API stops accepting and finishes requests, workers stop
+    /// taking jobs and finish running ones, the scheduler stops after its current duty.
+    pub async fn run(self, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let signal = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some(listener) = self.listener {
+            let state = api::AppState::new(self.pool.clone(), self.config.clone());
+            tracing::info!(addr = %listener.local_addr()?, "API listening");
+            tasks.spawn(api::serve(listener, state, signal(stop.clone())));
+        }
+        if self.roles.worker {
+            let ctx = jobs::JobContext::new(self.pool.clone(), self.config.clone());
+            tasks.spawn(worker::run(ctx, signal(stop.clone())));
+        }
+        if self.roles.scheduler {
+            let pool = self.pool.clone();
+            let lease = self.config.send_lease;
+            let stop = signal(stop.clone());
+            tasks.spawn(async move {
+                scheduler::run(pool, lease, stop).await;
+                Ok(())
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done??;
+        }
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// How long a stopping process waits for running work before it exits anyway.
+pub const STOP_GRACE: Duration = Duration::from_secs(30);

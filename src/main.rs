@@ -1,0 +1,122 @@
+use clap::{Parser, Subcommand};
+use herald::{Application, Roles};
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Transactional email, SMS and WhatsApp you run yourself"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// API, worker and scheduler in one process (the default for a laptop or a small install).
+    All,
+    /// The HTTP API only.
+    Api,
+    /// The queue workers only.
+    Worker,
+    /// The recurring duties only.
+    Scheduler,
+    /// Create the database if missing and apply pending migrations, then exit.
+    Migrate,
+    /// Operator commands.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user in an organization of its own.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        platform_admin: bool,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match domain::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("herald: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    herald::init_logging(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli, config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "herald stopped with an error");
+            eprintln!("herald: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, config: domain::Config) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    if let Some(path) = &config.dev_secrets_file {
+        tracing::warn!(
+            file = %path.display(),
+            "DEVELOPMENT SECRETS IN USE: JWT_SECRET and SECRETS_ENCRYPTION_KEY were not set, so generated \
+             values are kept in this file. Set both (and HERALD_ENV=production) for any real deployment."
+        );
+    }
+    let roles = match cli.command {
+        Command::All => Roles::ALL,
+        Command::Api => Roles::API,
+        Command::Worker => Roles::WORKER,
+        Command::Scheduler => Roles::SCHEDULER,
+        Command::Migrate => {
+            herald::prepare_database(&config).await?;
+            println!("migrations applied");
+            return Ok(());
+        }
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    email,
+                    password,
+                    name,
+                    platform_admin,
+                },
+        } => {
+            let pool = herald::prepare_database(&config).await?;
+            let user =
+                domain::identity::create_user(&pool, &email, &password, &name, platform_admin)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}: {e:?}"))?;
+            println!("created user {} ({})", user.email, user.id);
+            return Ok(());
+        }
+    };
+    let app = Application::build(config, roles).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let running = tokio::spawn(app.run(stop_rx));
+    herald::shutdown_signal().await;
+    tracing::info!("stopping: finishing in-flight work");
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(herald::STOP_GRACE, running).await {
+        Ok(joined) => joined??,
+        Err(_) => tracing::warn!("in-flight work did not finish in time; exiting anyway"),
+    }
+    Ok(())
+}

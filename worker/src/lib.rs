@@ -1,0 +1,90 @@
+//! Runs the queue's workers: which queues, how many jobs at once, and a graceful stop
+//! (stop taking jobs, finish the running ones, exit).
+
+use std::{future::Future, time::Duration};
+
+use apalis::prelude::*;
+use apalis_postgres::{Config as QueueConfig, PostgresStorage, Pubsub};
+use domain::queue::{Job, ProcessReceipt, SendMessage};
+use jobs::JobContext;
+
+/// A worker that misses three 10 s heartbeats is presumed dead and its jobs go back to the queue;
+/// every handler's time-out stays below that window so a live worker never loses its jobs.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+const MISSED_HEARTBEATS: usize = 3;
+const HANDLER_TIMEOUT: Duration = Duration::from_secs(25);
+/// Pub/sub wakes a worker within milliseconds for jobs due now; polling finds scheduled jobs,
+/// retries and delayed receipts (`run_at` has whole-second resolution).
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+fn storage<J: Job>(ctx: &JobContext, concurrency: usize) -> PollWith<PostgresStorage<J>, Strategy> {
+    let config = QueueConfig::default()
+        .queue(J::QUEUE)
+        // Fetched jobs that wait for a free slot neither heartbeat nor flush completions, so a
+        // batch never exceeds what can run at once.
+        .batch_size(concurrency.clamp(1, 100))
+        .heartbeat_interval(HEARTBEAT)
+        .missed_heartbeats(MISSED_HEARTBEATS);
+    let pool = ctx.pool.clone();
+    let strategy = Strategy::new()
+        .stream(Pubsub::new(pool.clone(), J::QUEUE.to_owned()))
+        .interval(POLL_INTERVAL);
+    PostgresStorage::<J>::new(&pool)
+        .with_config(config)
+        .poll_with_strategy(strategy)
+}
+
+/// A name unique to this process and worker, so that rescuing a dead worker's jobs never
+/// confuses two live ones.
+fn worker_name(queue: &str, restarts: usize) -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "host".into());
+    format!("{queue}@{host}:{}:{restarts}", std::process::id())
+}
+
+/// Runs the workers until `shutdown` resolves, then lets running jobs finish.
+pub async fn run(
+    ctx: JobContext,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let concurrency = ctx.config.worker_concurrency;
+    let send_ctx = ctx.clone();
+    let receipt_ctx = ctx.clone();
+    let monitor = Monitor::new()
+        .register(move |restarts| {
+            WorkerBuilder::new(worker_name(SendMessage::QUEUE, restarts))
+                .backend(storage::<SendMessage>(&send_ctx, concurrency))
+                .concurrency(concurrency)
+                .catch_panic()
+                .timeout(HANDLER_TIMEOUT)
+                .data(send_ctx.clone())
+                .build(jobs::send_message)
+        })
+        .register(move |restarts| {
+            WorkerBuilder::new(worker_name(ProcessReceipt::QUEUE, restarts))
+                .backend(storage::<ProcessReceipt>(&receipt_ctx, concurrency))
+                .concurrency(concurrency)
+                .catch_panic()
+                .timeout(HANDLER_TIMEOUT)
+                .data(receipt_ctx.clone())
+                .build(jobs::process_receipt)
+        })
+        .should_restart(|worker, error| {
+            tracing::error!(worker = %worker.name(), %error, "worker stopped; restarting it");
+            true
+        })
+        .on_event(|worker, event| {
+            if let Event::Error(e) = event {
+                tracing::warn!(worker = %worker.name(), error = %e, "job failed");
+            }
+        });
+    monitor
+        .run_with_signal(async move {
+            shutdown.await;
+            tracing::info!("worker stopping: finishing running jobs");
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
