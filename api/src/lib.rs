@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::TraceLayer,
+    trace::{DefaultOnResponse, TraceLayer},
 };
 
 pub use error::{ApiError, ApiResult};
@@ -99,7 +99,12 @@ pub fn router(state: AppState) -> Router {
         .merge(public)
         .merge(routes::operations_routes())
         .merge(openapi::routes())
-        .route_layer(TraceLayer::new_for_http().make_span_with(telemetry::make_span))
+        .route_layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::make_span)
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .route_layer(middleware::from_fn(telemetry::record_metrics))
         .fallback(|| async { ApiError::RouteNotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -71,7 +71,9 @@ pub async fn run(
                 .build(jobs::process_receipt)
         })
         .should_restart(|worker, error| {
-            tracing::error!(worker = %worker.name(), %error, "worker stopped; restarting it");
+            tracing::error!(worker = %worker.name(), %error, "worker stopped; restarting it in a second");
+            // A lost database would otherwise make the restart loop spin.
+            tokio::task::block_in_place(|| std::thread::sleep(Duration::from_secs(1)));
             true
         })
         .on_event(|worker, event| {

@@ -11,5 +11,5 @@ pub use status::{Channel, Status};
 pub(crate) use store::load;
 pub use store::{
     Change, ListFilter, Message, MessageError, NewMessage, TimelineEntry, Transition, add_entry,
-    cancel, get, insert_queued, list, load_for_update, timeline, transition,
+    cancel, get, insert_queued, list, list_query, load_for_update, timeline, transition,
 };

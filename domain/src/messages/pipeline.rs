@@ -50,13 +50,10 @@ pub async fn claim_for_send(
         .bind(lease.as_millis() as i64)
         .fetch_optional(&mut *tx)
         .await?;
-        match row {
-            Some((n,)) => Some(Message {
-                send_attempts: n,
-                ..message
-            }),
-            None => None,
-        }
+        row.map(|(n,)| Message {
+            send_attempts: n,
+            ..message
+        })
     };
     tx.commit().await?;
     Ok(claimed)

@@ -1,0 +1,154 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn malformed_bodies_get_the_contract_shape() {
+    let app = spawn_app().await;
+    let t = app.signup("Acme").await;
+    let post = |body: &'static str, ct: &'static str| {
+        app.request(Method::POST, "/v1/api-keys", Some(&t.token))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    assert_error(
+        post("{not json", "application/json").await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "INVALID_JSON",
+    )
+    .await;
+    assert_error(
+        post("[1,2]", "application/json").await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "INVALID_JSON",
+    )
+    .await;
+    assert_error(
+        post("name=x", "text/plain").await.unwrap(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+    )
+    .await;
+    let res = post(r#"{"name": 5, "scopes": []}"#, "application/json")
+        .await
+        .unwrap();
+    let body = assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR").await;
+    assert_eq!(body["error"]["details"][0]["field"], "name");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413() {
+    let app = spawn_app().await;
+    let t = app.signup("Acme").await;
+    let big = json!({"name": "x".repeat(300 * 1024), "scopes": ["read:sms"]});
+    let res = app.post("/v1/api-keys", Some(&t.token), big).await;
+    assert_error(res, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE").await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_the_contract_shape() {
+    let app = spawn_app().await;
+    let res = app
+        .request(Method::GET, "/v1/nothing-here", None)
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+    let res = app
+        .request(Method::DELETE, "/v1/auth/signup", None)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()["allow"].to_str().unwrap().contains("POST"));
+    assert_error(res, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED").await;
+}
+
+#[tokio::test]
+async fn bad_paging_is_422() {
+    let app = spawn_app().await;
+    let t = app.signup("Acme").await;
+    for q in [
+        "pageSize=0",
+        "pageSize=101",
+        "page=0",
+        "page=-2",
+        "page=abc",
+    ] {
+        let res = app.get(&format!("/v1/members?{q}"), &t.token).await;
+        assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR").await;
+    }
+    let ok: Value = app
+        .get("/v1/members?page=1&pageSize=100", &t.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["pageSize"], 100);
+}
+
+#[tokio::test]
+async fn request_ids_are_set_or_echoed() {
+    let app = spawn_app().await;
+    let res = app
+        .request(Method::GET, "/health/live", None)
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+    let res = app
+        .request(Method::GET, "/health/live", None)
+        .send()
+        .await
+        .unwrap();
+    assert!(!res.headers()["x-request-id"].is_empty());
+}
+
+#[tokio::test]
+async fn health_metrics_openapi_and_docs_are_served() {
+    let app = spawn_app().await;
+    let get = |p: &'static str| app.request(Method::GET, p, None).send();
+    assert_eq!(get("/health/live").await.unwrap().status(), StatusCode::OK);
+    let ready: Value = get("/health/ready").await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ok");
+    get("/v1/nothing").await.unwrap();
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("http_requests_total"), "{metrics}");
+    assert!(metrics.contains("route=\"/health/ready\""));
+    assert!(metrics.contains("http_request_duration_seconds_bucket"));
+    let doc: Value = get("/openapi.json").await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/v1/public/sms/send",
+        "/v1/public/sms/batch",
+        "/v1/public/sms/{id}/timeline",
+        "/v1/public/key",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+    assert!(
+        doc["paths"].get("/v1/auth/login").is_none(),
+        "the public bundle holds only public routes"
+    );
+    let docs = get("/docs/").await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    let html = docs.text().await.unwrap();
+    assert!(
+        html.contains("swagger") && !html.contains("cdn"),
+        "served from the binary"
+    );
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let app = spawn_app_with(herald::Roles::API, |_| {}).await;
+    app.pool.close().await;
+    let res = app
+        .request(Method::GET, "/health/ready", None)
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
+}

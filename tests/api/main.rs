@@ -1,0 +1,12 @@
+//! HTTP integration tests: each test starts the real application on a random port against a fresh
+//! database copied from a migrated template, and talks to it as a client would.
+
+mod helpers;
+
+mod api_keys;
+mod errors;
+mod identity;
+mod processes;
+mod queue;
+mod sender_ids;
+mod sms;

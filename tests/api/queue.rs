@@ -1,0 +1,138 @@
+use std::time::Duration;
+
+use domain::queue::{self, SendMessage};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_job_pushed_in_a_rolled_back_transaction_never_exists() {
+    let app = spawn_app_with(herald::Roles::API, |_| {}).await;
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM apalis.jobs")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let job = || SendMessage {
+        message_id: uuid::Uuid::now_v7(),
+        attempt: 0,
+    };
+
+    let mut tx = app.pool.begin().await.unwrap();
+    queue::push(&mut tx, job(), None).await.unwrap();
+    let inside: i64 = sqlx::query_scalar("SELECT count(*) FROM apalis.jobs")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(inside, 1, "the push is visible inside its transaction");
+    tx.rollback().await.unwrap();
+    assert_eq!(count().await, 0);
+
+    let mut tx = app.pool.begin().await.unwrap();
+    queue::push(&mut tx, job(), None).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(count().await, 1);
+    let queue_name: String = sqlx::query_scalar("SELECT job_type FROM apalis.jobs")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(queue_name, "herald.send");
+}
+
+#[tokio::test]
+async fn a_duplicate_send_job_is_a_no_op() {
+    let app = spawn_app().await;
+    let (_, key) = app.sms_tenant("Acme").await;
+    let id = app.send_sms(&key, "+2348067000111").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.wait_for_status(&key, &id, "DELIVERED").await;
+    let mut conn = app.pool.acquire().await.unwrap();
+    queue::push(
+        &mut conn,
+        SendMessage {
+            message_id: id.parse().unwrap(),
+            attempt: 0,
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let calls: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sandbox_calls WHERE message_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(calls, 1);
+    assert_eq!(
+        statuses(&app.timeline(&key, &id).await),
+        vec!["QUEUED", "PROCESSING", "SENT", "DELIVERED"]
+    );
+}
+
+#[tokio::test]
+async fn a_message_left_processing_past_its_lease_is_sent_again_with_a_note() {
+    let app = spawn_app_with(herald::Roles::API, |_| {}).await;
+    let (_, key) = app.sms_tenant("Acme").await;
+    let id = app.send_sms(&key, "+2348067000111").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // As if a worker claimed it and died during the provider call: PROCESSING, lease run out.
+    sqlx::query("DELETE FROM apalis.jobs")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE messages SET status = 'PROCESSING', send_attempts = 1, lease_until = now() - interval '1 second' WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    scheduler::run_once(&app.pool, Duration::from_secs(60))
+        .await
+        .unwrap();
+    scheduler::run_once(&app.pool, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM apalis.jobs")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 1, "one re-send, even when the scheduler runs twice");
+
+    let config = domain::Config::from_source(&base_settings(&app.database_url)).unwrap();
+    let ctx = jobs::JobContext::new(app.pool.clone(), std::sync::Arc::new(config));
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(worker::run(ctx, async move {
+        let mut rx = rx;
+        let _ = rx.wait_for(|s| *s).await;
+    }));
+    app.wait_for_status(&key, &id, "DELIVERED").await;
+    let _ = stop.send(true);
+    let _ = worker.await;
+    let timeline = app.timeline(&key, &id).await;
+    let note = timeline
+        .iter()
+        .find(|e| e["type"] == "note")
+        .expect("a note says it was sent again");
+    assert_eq!(note["detail"]["reason"], "lease_expired");
+    let types: Vec<&str> = timeline
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec!["sms_queued", "note", "sms_sent", "sms_delivered"]
+    );
+    let m: Value = app
+        .get(&format!("/v1/public/sms/{id}"), &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["status"], "DELIVERED");
+}
