@@ -45,6 +45,27 @@ enum AdminCommand {
         #[arg(long)]
         platform_admin: bool,
     },
+    /// Jobs that ran out of attempts.
+    DeadJobs {
+        #[command(subcommand)]
+        command: DeadJobsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadJobsCommand {
+    /// List the most recent dead jobs.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Put dead jobs back on their queues: one by id, or all of them.
+    Redrive {
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        id: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -105,6 +126,37 @@ async fn run(cli: Cli, config: domain::Config) -> anyhow::Result<()> {
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}: {e:?}"))?;
             println!("created user {} ({})", user.email, user.id);
+            return Ok(());
+        }
+        Command::Admin {
+            command: AdminCommand::DeadJobs { command },
+        } => {
+            let pool = herald::prepare_database(&config).await?;
+            match command {
+                DeadJobsCommand::List { limit } => {
+                    let jobs = domain::dead_jobs::list(&pool, limit)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("{} dead job(s)", jobs.len());
+                    for j in jobs {
+                        let error = j.last_error.map(|e| e.to_string()).unwrap_or_default();
+                        println!(
+                            "{}\t{}\t{} attempts\t{}\t{}",
+                            j.id,
+                            j.queue,
+                            j.attempts,
+                            j.failed_at.to_rfc3339(),
+                            error
+                        );
+                    }
+                }
+                DeadJobsCommand::Redrive { id, all: _ } => {
+                    let n = domain::dead_jobs::redrive(&pool, id.as_deref())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("redrove {n} job(s)");
+                }
+            }
             return Ok(());
         }
     };

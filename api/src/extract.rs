@@ -48,20 +48,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 ApiError::InvalidJson("the body could not be read".into())
             }
         })?;
-        let raw: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::InvalidJson(format!("the body is not valid JSON: {e}")))?;
-        if !raw.is_object() {
-            return Err(ApiError::InvalidJson(
-                "the body must be a JSON object".into(),
-            ));
-        }
-        let value = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
-            Error::Validation(vec![FieldError::new(field, e.into_inner().to_string())])
-        })?;
-        Ok(JsonBody { value, raw })
+        parse_json(&bytes)
     }
+}
+
+/// Parses a JSON object body into `T` with the contract's errors (400 for what is not a JSON
+/// object, 422 naming the field for what does not fit `T`).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<JsonBody<T>, ApiError> {
+    let raw: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::InvalidJson(format!("the body is not valid JSON: {e}")))?;
+    if !raw.is_object() {
+        return Err(ApiError::InvalidJson(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    let value = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        Error::Validation(vec![FieldError::new(field, e.into_inner().to_string())])
+    })?;
+    Ok(JsonBody { value, raw })
 }
 
 /// A query string, refused with 422 when it cannot be read.

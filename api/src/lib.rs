@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::control_routes())
         .merge(public)
+        .merge(routes::inbound_routes())
         .merge(routes::operations_routes())
         .merge(openapi::routes())
         .route_layer(

@@ -37,9 +37,53 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmsProviderKind {
+/// The SMS provider and its credentials (`SMS_PROVIDER`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum SmsProviderConfig {
     Sandbox,
+    Twilio {
+        api_base: String,
+        account_sid: String,
+        auth_token: String,
+    },
+    Termii {
+        api_base: String,
+        api_key: String,
+        /// Signs Termii's delivery reports (`X-Termii-Signature`).
+        webhook_secret: String,
+    },
+    /// A generic aggregator: `POST url` with a bearer token and `{to, from, body, reference}`.
+    Http {
+        url: String,
+        token: String,
+    },
+}
+
+impl SmsProviderConfig {
+    /// The provider's name, as stored with each message it was handed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SmsProviderConfig::Sandbox => "sandbox",
+            SmsProviderConfig::Twilio { .. } => "twilio",
+            SmsProviderConfig::Termii { .. } => "termii",
+            SmsProviderConfig::Http { .. } => "http",
+        }
+    }
+}
+
+/// SMS settings beyond the provider: inbound routes (each off until its secret is set) and polling.
+#[derive(Clone)]
+pub struct SmsSettings {
+    pub provider: SmsProviderConfig,
+    pub dlr_token: Option<String>,
+    pub provider_webhook_secret: Option<String>,
+    pub inbound_token: Option<String>,
+    /// A message still SENT this long after the send is polled, where the provider can be asked.
+    pub status_poll_after: Duration,
+    /// After this long since the send, polling gives up and the message stays SENT with a note.
+    pub status_poll_give_up: Duration,
+    /// Time-out of one provider call.
+    pub provider_timeout: Duration,
 }
 
 #[derive(Clone)]
@@ -59,7 +103,9 @@ pub struct Config {
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
     pub worker_concurrency: usize,
-    pub sms_provider: SmsProviderKind,
+    pub sms: SmsSettings,
+    /// How often workers heartbeat; a worker silent for three heartbeats is presumed dead.
+    pub queue_heartbeat: Duration,
     /// How long a send job may hold a message in PROCESSING before the scheduler sends it again.
     pub send_lease: Duration,
     /// Where generated development secrets were kept, when they were (for the start-up warning).
@@ -327,18 +373,7 @@ impl Config {
                 ));
             }
         };
-        let sms_provider = match src.get("SMS_PROVIDER").as_deref().map(str::trim) {
-            None | Some("sandbox") => SmsProviderKind::Sandbox,
-            Some(other) => {
-                return Err(err(
-                    "SMS_PROVIDER",
-                    format!(
-                        "expected sandbox, got {other:?} (other providers are not available yet)"
-                    ),
-                ));
-            }
-        };
-
+        let sms = sms_settings(src)?;
         Ok(Config {
             environment,
             database_url: src
@@ -357,11 +392,75 @@ impl Config {
             rate_limit_per_second: positive(src, "RATE_LIMIT_PER_SECOND", 50u32)?,
             rate_limit_burst: positive(src, "RATE_LIMIT_BURST", 100u32)?,
             worker_concurrency: positive(src, "WORKER_CONCURRENCY", 32usize)?,
-            sms_provider,
+            sms,
+            queue_heartbeat: duration(src, "QUEUE_HEARTBEAT", Duration::from_secs(10))?,
             send_lease: duration(src, "SEND_LEASE", Duration::from_secs(60))?,
             dev_secrets_file,
         })
     }
+}
+
+fn required(src: &dyn Source, name: &'static str, provider: &str) -> Result<String, ConfigError> {
+    src.get(name)
+        .map(|v| v.trim().to_owned())
+        .ok_or_else(|| err(name, format!("is required when SMS_PROVIDER={provider}")))
+}
+
+fn base_url(src: &dyn Source, name: &'static str, default: &str) -> Result<String, ConfigError> {
+    let url = src.get(name).unwrap_or_else(|| default.to_owned());
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(err(name, "expected an http:// or https:// URL"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn sms_settings(src: &dyn Source) -> Result<SmsSettings, ConfigError> {
+    let provider = match src.get("SMS_PROVIDER").as_deref().map(str::trim) {
+        None | Some("sandbox") => SmsProviderConfig::Sandbox,
+        Some("twilio") => SmsProviderConfig::Twilio {
+            api_base: base_url(src, "TWILIO_API_BASE", "https://api.twilio.com")?,
+            account_sid: required(src, "TWILIO_ACCOUNT_SID", "twilio")?,
+            auth_token: required(src, "TWILIO_AUTH_TOKEN", "twilio")?,
+        },
+        Some("termii") => {
+            let api_key = required(src, "TERMII_API_KEY", "termii")?;
+            SmsProviderConfig::Termii {
+                api_base: base_url(src, "TERMII_API_BASE", "https://api.ng.termii.com")?,
+                webhook_secret: src
+                    .get("TERMII_WEBHOOK_SECRET")
+                    .unwrap_or_else(|| api_key.clone()),
+                api_key,
+            }
+        }
+        Some("http") => SmsProviderConfig::Http {
+            url: base_url(src, "SMS_HTTP_URL", "").map_err(|_| {
+                err(
+                    "SMS_HTTP_URL",
+                    "is required when SMS_PROVIDER=http (an http:// or https:// URL)",
+                )
+            })?,
+            token: required(src, "SMS_HTTP_TOKEN", "http")?,
+        },
+        Some(other) => {
+            return Err(err(
+                "SMS_PROVIDER",
+                format!("expected sandbox, twilio, termii or http, got {other:?}"),
+            ));
+        }
+    };
+    Ok(SmsSettings {
+        provider,
+        dlr_token: src.get("SMS_DLR_TOKEN"),
+        provider_webhook_secret: src.get("SMS_PROVIDER_WEBHOOK_SECRET"),
+        inbound_token: src.get("SMS_INBOUND_TOKEN"),
+        status_poll_after: duration(src, "SMS_STATUS_POLL_AFTER", Duration::from_secs(600))?,
+        status_poll_give_up: duration(
+            src,
+            "SMS_STATUS_POLL_GIVE_UP",
+            Duration::from_secs(48 * 3600),
+        )?,
+        provider_timeout: duration(src, "SMS_PROVIDER_TIMEOUT", Duration::from_secs(15))?,
+    })
 }
 
 #[cfg(test)]
@@ -401,11 +500,36 @@ mod tests {
             ("WORKER_CONCURRENCY", "0"),
             ("SECRETS_ENCRYPTION_KEY", "c2hvcnQ="),
             ("HERALD_ENV", "staging"),
+            ("SMS_PROVIDER", "carrier-pigeon"),
+            ("QUEUE_HEARTBEAT", "soon"),
         ] {
             let e = Config::from_source(&src(&[(name, value)])).err().unwrap();
             assert_eq!(e.name, name, "{value}");
             assert!(e.to_string().contains(name));
         }
+    }
+
+    #[test]
+    fn a_real_provider_needs_its_credentials() {
+        let e = Config::from_source(&src(&[("SMS_PROVIDER", "twilio")]))
+            .err()
+            .unwrap();
+        assert_eq!(e.name, "TWILIO_ACCOUNT_SID");
+        let e = Config::from_source(&src(&[("SMS_PROVIDER", "http")]))
+            .err()
+            .unwrap();
+        assert_eq!(e.name, "SMS_HTTP_URL");
+        let c = Config::from_source(&src(&[
+            ("SMS_PROVIDER", "termii"),
+            ("TERMII_API_KEY", "key"),
+            ("TERMII_API_BASE", "http://127.0.0.1:9/"),
+        ]))
+        .unwrap();
+        assert!(matches!(
+            c.sms.provider,
+            SmsProviderConfig::Termii { ref api_base, ref webhook_secret, .. }
+                if api_base == "http://127.0.0.1:9" && webhook_secret == "key"
+        ));
     }
 
     #[test]

@@ -8,7 +8,6 @@ use base64::{
     Engine,
     engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL},
 };
-use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -115,14 +114,6 @@ impl SecretBox {
 
 pub fn sha256(data: &[u8]) -> Vec<u8> {
     Sha256::digest(data).to_vec()
-}
-
-pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    for p in parts {
-        mac.update(p);
-    }
-    mac.finalize().into_bytes().to_vec()
 }
 
 /// Compares two byte strings in constant time (for tokens, signatures and key hashes).

@@ -118,10 +118,6 @@ impl Errors {
         self.0.is_empty()
     }
 
-    pub fn into_vec(self) -> Vec<FieldError> {
-        self.0
-    }
-
     pub fn finish(self) -> Result<()> {
         if self.0.is_empty() {
             Ok(())

@@ -4,14 +4,19 @@
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod dead_jobs;
 mod error;
+pub mod events;
 pub mod idempotency;
 pub mod identity;
 pub mod messages;
+pub mod opt_outs;
 mod pagination;
 pub mod queue;
 pub mod sender_ids;
+pub mod signatures;
 pub mod sms;
+pub mod sms_receipts;
 mod values;
 
 pub use config::Config;

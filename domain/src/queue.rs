@@ -74,3 +74,24 @@ pub async fn push<J: Job>(
 ) -> Result<()> {
     push_all(conn, [(job, run_at)]).await
 }
+
+/// Ask the provider where a message still SENT stands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PollStatus {
+    pub message_id: Uuid,
+    pub attempt: u32,
+}
+
+impl Job for PollStatus {
+    const QUEUE: &'static str = "herald.poll";
+}
+
+/// Route an inbound text (an opt-out keyword) to its organization.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessInbound {
+    pub inbound_id: Uuid,
+}
+
+impl Job for ProcessInbound {
+    const QUEUE: &'static str = "herald.inbound";
+}

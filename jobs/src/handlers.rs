@@ -5,11 +5,13 @@ use apalis::prelude::{BoxDynError, Data};
 use chrono::Utc;
 use domain::{
     messages::{
-        self, Channel, MessageError,
-        receipts::{self, ReceiptOutcome},
+        self, Change, Channel, MessageError, Status,
+        receipts::{self, NewReceipt, ReceiptOutcome},
     },
-    queue::{self, ProcessReceipt, SendMessage},
+    opt_outs,
+    queue::{self, PollStatus, ProcessInbound, ProcessReceipt, SendMessage},
 };
+use serde_json::json;
 use tracing::{info, warn};
 
 use crate::JobContext;
@@ -20,6 +22,10 @@ pub const MAX_SEND_ATTEMPTS: i32 = 5;
 fn backoff(attempt: i32) -> chrono::Duration {
     // 5 s, 10 s, 20 s, 40 s …
     chrono::Duration::seconds(5 * 2i64.pow(attempt.clamp(1, 10) as u32 - 1))
+}
+
+fn after(d: std::time::Duration) -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
 pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
@@ -40,14 +46,17 @@ pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(),
     let provider = ctx.sms.name();
     match result {
         Ok(accepted) => {
-            messages::record_sent(
-                &ctx.pool,
-                &message,
-                provider,
-                &accepted.provider_message_id,
-                accepted.raw,
-            )
-            .await?;
+            let change = Change {
+                provider: Some(provider.to_owned()),
+                provider_message_id: Some(accepted.provider_message_id),
+                detail: Some(accepted.raw),
+                ..Change::default()
+            };
+            let poll_at = ctx
+                .sms
+                .can_poll()
+                .then(|| after(ctx.config.sms.status_poll_after));
+            messages::record_outcome(&ctx.pool, &message, Status::Sent, change, poll_at).await?;
             info!(message_id = %message.id, provider, "message handed to the provider");
         }
         Err(e) if e.transient && message.send_attempts < MAX_SEND_ATTEMPTS => {
@@ -64,11 +73,16 @@ pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(),
         }
         Err(e) => {
             warn!(message_id = %message.id, provider, code = %e.code, "provider refused the message");
-            let error = MessageError {
-                code: e.code,
-                message: e.message,
+            let change = Change {
+                provider: Some(provider.to_owned()),
+                error: Some(MessageError {
+                    code: e.code,
+                    message: e.message,
+                }),
+                detail: e.raw,
+                ..Change::default()
             };
-            messages::record_failed(&ctx.pool, &message, provider, error, e.raw).await?;
+            messages::record_outcome(&ctx.pool, &message, Status::Failed, change, None).await?;
         }
     }
     Ok(())
@@ -88,6 +102,78 @@ pub async fn process_receipt(
             queue::push(&mut conn, next, Some(at)).await?;
         }
         outcome => info!(receipt_id = %job.receipt_id, ?outcome, "receipt processed"),
+    }
+    Ok(())
+}
+
+/// Asks the provider where a message still SENT stands. A final answer travels the receipt path;
+/// otherwise it asks again later (doubling the wait) until the give-up time, then leaves a note.
+pub async fn poll_status(job: PollStatus, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+    let message = messages::get_any(&ctx.pool, job.message_id).await?;
+    let provider = ctx.sms.name();
+    if message.status != Status::Sent || message.provider.as_deref() != Some(provider) {
+        return Ok(());
+    }
+    let Some(provider_id) = message.provider_message_id.clone() else {
+        return Ok(());
+    };
+    let settings = &ctx.config.sms;
+    let give_up_at = message.created_at + chrono::Duration::from_std(settings.status_poll_give_up)?;
+    let polled = match ctx.sms.poll(&provider_id).await {
+        None => return Ok(()),
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            warn!(message_id = %message.id, code = %e.code, "status poll failed");
+            None
+        }
+    };
+    let mut tx = ctx.pool.begin().await?;
+    match polled {
+        Some(p) if matches!(p.status, Some(Status::Delivered | Status::Failed)) => {
+            let error = (p.status == Some(Status::Failed)).then(|| MessageError {
+                code: p.error_code.clone().unwrap_or_else(|| "FAILED".into()),
+                message: "the provider reported the message failed".into(),
+            });
+            let receipt = NewReceipt {
+                channel: message.channel,
+                provider: provider.to_owned(),
+                provider_message_id: provider_id,
+                status: p.status,
+                error,
+                raw: json!({"poll": p.raw}),
+            };
+            receipts::record(&mut tx, receipt, None).await?;
+        }
+        _ if Utc::now() >= give_up_at => {
+            let note = json!({"reason": "status_poll_gave_up", "message": "no final status from the provider; the message stays SENT"});
+            messages::add_entry(&mut tx, &message, "note", None, Some(note)).await?;
+        }
+        _ => {
+            let wait = settings
+                .status_poll_after
+                .saturating_mul(2u32.saturating_pow(job.attempt.min(16) + 1));
+            let at = after(wait).min(give_up_at);
+            queue::push(
+                &mut tx,
+                PollStatus {
+                    message_id: message.id,
+                    attempt: job.attempt + 1,
+                },
+                Some(at),
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn process_inbound(
+    job: ProcessInbound,
+    ctx: Data<JobContext>,
+) -> Result<(), BoxDynError> {
+    if let Some(outcome) = opt_outs::process_inbound(&ctx.pool, job.inbound_id).await? {
+        info!(inbound_id = %job.inbound_id, outcome, "inbound text processed");
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The job handlers and the provider adapters they call.
 
 mod handlers;
+mod http;
 pub mod sms;
 
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use domain::Config;
 use sqlx::PgPool;
 
-pub use handlers::{process_receipt, send_message};
+pub use handlers::{poll_status, process_inbound, process_receipt, send_message};
 
 /// What every handler needs, shared by all of a process's workers.
 #[derive(Clone)]

@@ -19,13 +19,15 @@ enum Duty {
     ResendExpiredLeases,
     ExpireIdempotencyKeys,
     DeleteFinishedJobs,
+    BuryDeadJobs,
 }
 
 impl Duty {
-    const ALL: [Duty; 3] = [
+    const ALL: [Duty; 4] = [
         Duty::ResendExpiredLeases,
         Duty::ExpireIdempotencyKeys,
         Duty::DeleteFinishedJobs,
+        Duty::BuryDeadJobs,
     ];
 
     /// The advisory lock key of the duty (an arbitrary constant per duty, in Herald's range).
@@ -48,6 +50,23 @@ impl Duty {
                 "DELETE FROM apalis.jobs WHERE id IN (
                      SELECT id FROM apalis.jobs WHERE status = 'Done' AND done_at < now() - interval '10 minutes'
                      LIMIT $1 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind(BATCH)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()),
+            // Jobs that exhausted their attempts leave the queue for the dead-letter table, where
+            // `herald admin dead-jobs` lists them and puts them back.
+            Duty::BuryDeadJobs => Ok(sqlx::query(
+                "WITH dead AS (
+                     DELETE FROM apalis.jobs WHERE id IN (
+                         SELECT id FROM apalis.jobs
+                         WHERE (status = 'Failed' AND attempts >= max_attempts) OR status = 'Killed'
+                         LIMIT $1 FOR UPDATE SKIP LOCKED)
+                     RETURNING id, job_type, job, attempts, last_result)
+                 INSERT INTO dead_jobs (id, queue, payload, attempts, last_error)
+                 SELECT id, job_type, job, attempts, last_result FROM dead
+                 ON CONFLICT (id) DO NOTHING",
             )
             .bind(BATCH)
             .execute(&mut *conn)

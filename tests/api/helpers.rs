@@ -343,6 +343,15 @@ impl TestApp {
     }
 }
 
+/// How many times the sandbox provider was handed this message.
+pub async fn sandbox_calls(app: &TestApp, message_id: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM sandbox_calls WHERE message_id = $1::uuid")
+        .bind(message_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
 /// Asserts the contract's error shape and returns the body.
 pub async fn assert_error(res: Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(res.status(), status, "unexpected status");

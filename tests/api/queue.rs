@@ -61,12 +61,7 @@ async fn a_duplicate_send_job_is_a_no_op() {
     .await
     .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let calls: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM sandbox_calls WHERE message_id = $1::uuid")
-            .bind(&id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let calls = sandbox_calls(&app, &id).await;
     assert_eq!(calls, 1);
     assert_eq!(
         statuses(&app.timeline(&key, &id).await),

@@ -42,12 +42,7 @@ async fn an_sms_goes_queued_processing_sent_delivered_in_order() {
         timeline[3]["detail"]["status"], "DELIVRD",
         "the raw receipt is kept"
     );
-    let calls: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM sandbox_calls WHERE message_id = $1::uuid")
-            .bind(id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let calls = sandbox_calls(&app, &id).await;
     assert_eq!(calls, 1);
 }
 
@@ -155,12 +150,7 @@ async fn a_scheduled_sms_waits_and_a_canceled_one_is_never_sent() {
         statuses(&app.timeline(&key, cid).await),
         vec!["QUEUED", "CANCELED"]
     );
-    let calls: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM sandbox_calls WHERE message_id = $1::uuid")
-            .bind(cid)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let calls = sandbox_calls(&app, &cid).await;
     assert_eq!(calls, 0);
     let res = app
         .post(

@@ -5,14 +5,18 @@ use std::{future::Future, time::Duration};
 
 use apalis::prelude::*;
 use apalis_postgres::{Config as QueueConfig, PostgresStorage, Pubsub};
-use domain::queue::{Job, ProcessReceipt, SendMessage};
+use domain::queue::{Job, PollStatus, ProcessInbound, ProcessReceipt, SendMessage};
 use jobs::JobContext;
 
-/// A worker that misses three 10 s heartbeats is presumed dead and its jobs go back to the queue;
-/// every handler's time-out stays below that window so a live worker never loses its jobs.
-const HEARTBEAT: Duration = Duration::from_secs(10);
+/// A worker that misses three heartbeats (`QUEUE_HEARTBEAT`, 10 s by default) is presumed dead and
+/// its jobs go back to the queue; every handler's time-out stays below that window so that a live
+/// worker never has its running jobs taken from it.
 const MISSED_HEARTBEATS: usize = 3;
-const HANDLER_TIMEOUT: Duration = Duration::from_secs(25);
+
+fn handler_timeout(heartbeat: Duration) -> Duration {
+    (heartbeat * MISSED_HEARTBEATS as u32).mul_f64(0.8)
+}
+
 /// Pub/sub wakes a worker within milliseconds for jobs due now; polling finds scheduled jobs,
 /// retries and delayed receipts (`run_at` has whole-second resolution).
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -23,7 +27,7 @@ fn storage<J: Job>(ctx: &JobContext, concurrency: usize) -> PollWith<PostgresSto
         // Fetched jobs that wait for a free slot neither heartbeat nor flush completions, so a
         // batch never exceeds what can run at once.
         .batch_size(concurrency.clamp(1, 100))
-        .heartbeat_interval(HEARTBEAT)
+        .heartbeat_interval(ctx.config.queue_heartbeat)
         .missed_heartbeats(MISSED_HEARTBEATS);
     let pool = ctx.pool.clone();
     let strategy = Strategy::new()
@@ -43,33 +47,35 @@ fn worker_name(queue: &str, restarts: usize) -> String {
     format!("{queue}@{host}:{}:{restarts}", std::process::id())
 }
 
+/// Registers one worker for the queue of `$job`, run by `$handler`.
+macro_rules! queue_worker {
+    ($monitor:expr, $ctx:expr, $job:ty, $handler:path) => {{
+        let ctx = $ctx.clone();
+        let concurrency = ctx.config.worker_concurrency;
+        let timeout = handler_timeout(ctx.config.queue_heartbeat);
+        $monitor.register(move |restarts| {
+            WorkerBuilder::new(worker_name(<$job>::QUEUE, restarts))
+                .backend(storage::<$job>(&ctx, concurrency))
+                .concurrency(concurrency)
+                .catch_panic()
+                .timeout(timeout)
+                .data(ctx.clone())
+                .build($handler)
+        })
+    }};
+}
+
 /// Runs the workers until `shutdown` resolves, then lets running jobs finish.
 pub async fn run(
     ctx: JobContext,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let concurrency = ctx.config.worker_concurrency;
-    let send_ctx = ctx.clone();
-    let receipt_ctx = ctx.clone();
-    let monitor = Monitor::new()
-        .register(move |restarts| {
-            WorkerBuilder::new(worker_name(SendMessage::QUEUE, restarts))
-                .backend(storage::<SendMessage>(&send_ctx, concurrency))
-                .concurrency(concurrency)
-                .catch_panic()
-                .timeout(HANDLER_TIMEOUT)
-                .data(send_ctx.clone())
-                .build(jobs::send_message)
-        })
-        .register(move |restarts| {
-            WorkerBuilder::new(worker_name(ProcessReceipt::QUEUE, restarts))
-                .backend(storage::<ProcessReceipt>(&receipt_ctx, concurrency))
-                .concurrency(concurrency)
-                .catch_panic()
-                .timeout(HANDLER_TIMEOUT)
-                .data(receipt_ctx.clone())
-                .build(jobs::process_receipt)
-        })
+    let monitor = Monitor::new();
+    let monitor = queue_worker!(monitor, ctx, SendMessage, jobs::send_message);
+    let monitor = queue_worker!(monitor, ctx, ProcessReceipt, jobs::process_receipt);
+    let monitor = queue_worker!(monitor, ctx, PollStatus, jobs::poll_status);
+    let monitor = queue_worker!(monitor, ctx, ProcessInbound, jobs::process_inbound);
+    let monitor = monitor
         .should_restart(|worker, error| {
             tracing::error!(worker = %worker.name(), %error, "worker stopped; restarting it in a second");
             // A lost database would otherwise make the restart loop spin.

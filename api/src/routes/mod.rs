@@ -3,7 +3,9 @@
 pub(crate) mod api_keys;
 mod auth;
 mod health;
+mod inbound;
 mod members;
+mod opt_outs;
 pub(crate) mod sender_ids;
 pub(crate) mod sms;
 
@@ -47,6 +49,8 @@ pub fn control_routes() -> Router<AppState> {
             "/v1/sms/sender-ids",
             get(sender_ids::approved::<Auth<MessagesRead>>),
         )
+        .route("/v1/sms/opt-outs", get(opt_outs::list).post(opt_outs::add))
+        .route("/v1/sms/opt-outs/{phone}", delete(opt_outs::remove))
         .route("/v1/sms/send", post(sms::send::<Auth<MessagesSend>>))
         .route("/v1/sms/batch", post(sms::batch::<Auth<MessagesSend>>))
         .route("/v1/sms", get(sms::list::<Auth<MessagesRead>>))
@@ -81,6 +85,19 @@ pub fn public_routes() -> Router<AppState> {
             "/v1/public/sms/{id}/cancel",
             post(sms::cancel::<Key<SendSms>>),
         )
+}
+
+/// Provider and carrier callbacks; each guards itself (token or signature) and is off until set up.
+pub fn inbound_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/webhooks/sms/dlr", post(inbound::dlr))
+        .route("/v1/webhooks/sms/provider", post(inbound::provider))
+        .route(
+            "/v1/webhooks/sms/inbound-opt-out",
+            post(inbound::inbound_opt_out),
+        )
+        .route("/v1/webhooks/sms/twilio", post(inbound::twilio))
+        .route("/v1/webhooks/sms/termii", post(inbound::termii))
 }
 
 pub fn operations_routes() -> Router<AppState> {

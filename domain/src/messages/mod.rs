@@ -6,10 +6,10 @@ pub mod receipts;
 mod status;
 mod store;
 
-pub use pipeline::{claim_for_send, record_failed, record_retry, record_sent};
+pub use pipeline::{claim_for_send, record_outcome, record_retry};
 pub use status::{Channel, Status};
 pub(crate) use store::load;
 pub use store::{
     Change, ListFilter, Message, MessageError, NewMessage, TimelineEntry, Transition, add_entry,
-    cancel, get, insert_queued, list, list_query, load_for_update, timeline, transition,
+    cancel, get, get_any, insert_queued, list, list_query, load_for_update, timeline, transition,
 };

@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgPool;
 
 use super::{Change, Message, MessageError, Status, Transition, add_entry, load, transition};
 use crate::{
     Result,
-    queue::{self, SendMessage},
+    queue::{self, PollStatus, SendMessage},
 };
 
 /// Claims a message for the send job that names it: QUEUED → PROCESSING on the first attempt, or a
@@ -59,52 +59,28 @@ pub async fn claim_for_send(
     Ok(claimed)
 }
 
-pub async fn record_sent(
+/// Records the provider's answer (SENT with its id, or FAILED with its error) in a transaction of
+/// its own, with the first status poll when the provider can be asked later (`poll_at`).
+pub async fn record_outcome(
     pool: &PgPool,
     message: &Message,
-    provider: &str,
-    provider_message_id: &str,
-    raw: Value,
+    status: Status,
+    change: Change,
+    poll_at: Option<DateTime<Utc>>,
 ) -> Result<Transition> {
     let mut tx = pool.begin().await?;
-    let t = transition(
-        &mut tx,
-        message.id,
-        message.channel,
-        Status::Sent,
-        Change {
-            provider: Some(provider.to_owned()),
-            provider_message_id: Some(provider_message_id.to_owned()),
-            detail: Some(raw),
-            ..Change::default()
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(t)
-}
-
-pub async fn record_failed(
-    pool: &PgPool,
-    message: &Message,
-    provider: &str,
-    error: MessageError,
-    raw: Option<Value>,
-) -> Result<Transition> {
-    let mut tx = pool.begin().await?;
-    let t = transition(
-        &mut tx,
-        message.id,
-        message.channel,
-        Status::Failed,
-        Change {
-            provider: Some(provider.to_owned()),
-            error: Some(error),
-            detail: raw,
-            ..Change::default()
-        },
-    )
-    .await?;
+    let t = transition(&mut tx, message.id, message.channel, status, change).await?;
+    if let (Transition::Applied(_), Some(at)) = (&t, poll_at) {
+        queue::push(
+            &mut tx,
+            PollStatus {
+                message_id: message.id,
+                attempt: 0,
+            },
+            Some(at),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(t)
 }

@@ -255,20 +255,15 @@ pub async fn add_entry(
     status: Option<Status>,
     detail: Option<Value>,
 ) -> Result<Uuid> {
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO events (id, organization_id, message_id, type, status, detail, occurred_at)
-         VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp())",
+    crate::events::record(
+        conn,
+        message.organization_id,
+        Some(message.id),
+        entry_type,
+        status.map(Status::as_str),
+        detail,
     )
-    .bind(id)
-    .bind(message.organization_id)
-    .bind(message.id)
-    .bind(entry_type)
-    .bind(status.map(Status::as_str))
-    .bind(detail)
-    .execute(&mut *conn)
-    .await?;
-    Ok(id)
+    .await
 }
 
 pub async fn load_for_update(conn: &mut PgConnection, message_id: Uuid) -> Result<Message> {
@@ -280,6 +275,12 @@ pub async fn load_for_update(conn: &mut PgConnection, message_id: Uuid) -> Resul
     .await?
     .map(Message::from)
     .ok_or(Error::NotFound)
+}
+
+/// A message by id, whatever its organization (for workers, which act on behalf of all of them).
+pub async fn get_any(pool: &PgPool, message_id: Uuid) -> Result<Message> {
+    let mut conn = pool.acquire().await?;
+    load(&mut conn, message_id).await
 }
 
 pub(crate) async fn load(conn: &mut PgConnection, message_id: Uuid) -> Result<Message> {

@@ -1,0 +1,60 @@
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use domain::{
+    Paged,
+    opt_outs::{self, OptOut},
+};
+use serde::Deserialize;
+
+use super::members::PageQuery;
+use crate::{
+    ApiResult, AppState,
+    extract::{
+        Auth, JsonBody, Query,
+        need::{MembersRead, MembersWrite},
+    },
+};
+
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth<MembersRead>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Paged<OptOut>>> {
+    let page = q.parse()?;
+    Ok(Json(
+        opt_outs::list(&state.pool, auth.session.user.organization_id, page).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddBody {
+    #[serde(default)]
+    phone_number: String,
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    auth: Auth<MembersWrite>,
+    body: JsonBody<AddBody>,
+) -> ApiResult<(StatusCode, Json<OptOut>)> {
+    let row = opt_outs::add_via_api(
+        &state.pool,
+        auth.session.user.organization_id,
+        &body.value.phone_number,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(row)))
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    auth: Auth<MembersWrite>,
+    Path(phone): Path<String>,
+) -> ApiResult<StatusCode> {
+    opt_outs::remove_via_api(&state.pool, auth.session.user.organization_id, &phone).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,82 @@
+//! What every HTTP provider adapter shares: one client, and one way to classify failures.
+
+use std::time::Duration;
+
+use reqwest::{Response, StatusCode, header::RETRY_AFTER};
+use serde_json::{Value, json};
+
+use crate::ProviderError;
+
+pub fn client(timeout: Duration) -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("HTTP client")
+}
+
+/// A call that did not complete: time-outs and connection failures are worth trying again.
+pub fn unreachable(provider: &str, e: reqwest::Error) -> ProviderError {
+    let (code, what) = if e.is_timeout() {
+        ("PROVIDER_TIMEOUT", "timed out")
+    } else {
+        ("PROVIDER_UNREACHABLE", "could not be reached")
+    };
+    ProviderError {
+        transient: true,
+        code: code.into(),
+        message: format!("{provider} {what}"),
+        retry_after: None,
+        raw: None,
+    }
+}
+
+/// Reads a provider's answer: a 2xx body as JSON, or the failure classified — 429 and 5xx are
+/// transient (honouring `Retry-After`), other statuses permanent. `code_of` picks the provider's own
+/// error code and message out of its error body.
+pub async fn read(
+    provider: &str,
+    res: Response,
+    code_of: impl Fn(&Value) -> Option<(String, String)>,
+) -> Result<Value, ProviderError> {
+    let status = res.status();
+    let retry_after = res
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = res.text().await.map_err(|e| unreachable(provider, e))?;
+    let body: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|_| json!({ "text": text.chars().take(1024).collect::<String>() }));
+    if status.is_success() {
+        return Ok(body);
+    }
+    let transient = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+    let (code, message) = code_of(&body).unwrap_or_else(|| {
+        (
+            format!("HTTP_{}", status.as_u16()),
+            format!("{provider} answered {status}"),
+        )
+    });
+    Err(ProviderError {
+        transient,
+        code,
+        message,
+        retry_after: if transient { retry_after } else { None },
+        raw: Some(json!({ "status": status.as_u16(), "body": body })),
+    })
+}
+
+/// A 2xx answer that lacks the field the adapter needs is the provider's fault, not the message's.
+pub fn malformed(provider: &str, body: &Value) -> ProviderError {
+    ProviderError {
+        transient: true,
+        code: "PROVIDER_MALFORMED_RESPONSE".into(),
+        message: format!("{provider} answered without a message id"),
+        retry_after: None,
+        raw: Some(body.clone()),
+    }
+}
