@@ -7,6 +7,8 @@ mod api_keys;
 mod errors;
 mod identity;
 mod processes;
+mod providers;
 mod queue;
+mod receipts;
 mod sender_ids;
 mod sms;

@@ -42,7 +42,7 @@ async fn an_sms_goes_queued_processing_sent_delivered_in_order() {
         timeline[3]["detail"]["status"], "DELIVRD",
         "the raw receipt is kept"
     );
-    let calls = sandbox_calls(&app, &id).await;
+    let calls = sandbox_calls(&app, id).await;
     assert_eq!(calls, 1);
 }
 
@@ -150,7 +150,7 @@ async fn a_scheduled_sms_waits_and_a_canceled_one_is_never_sent() {
         statuses(&app.timeline(&key, cid).await),
         vec!["QUEUED", "CANCELED"]
     );
-    let calls = sandbox_calls(&app, &cid).await;
+    let calls = sandbox_calls(&app, cid).await;
     assert_eq!(calls, 0);
     let res = app
         .post(
