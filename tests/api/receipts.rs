@@ -217,7 +217,7 @@ async fn inbound_routes_check_tokens_and_signatures_and_are_off_by_default() {
     .await;
     let res = app
         .post(
-            &format!("/v1/webhooks/sms/inbound-opt-out?token=nope"),
+            "/v1/webhooks/sms/inbound-opt-out?token=nope",
             None,
             json!({"from": "+1", "to": "x", "text": "STOP"}),
         )
