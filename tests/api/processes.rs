@@ -186,3 +186,98 @@ async fn a_malformed_setting_stops_start_up_naming_it() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("JWT_SECRET"));
 }
+
+/// The fault test, small: messages keep flowing while worker processes are killed with SIGKILL and
+/// restarted. `scripts/fault-test` runs the same at scale.
+#[tokio::test]
+async fn killed_workers_lose_no_message_and_never_resend_a_sent_one() {
+    let roles = Roles {
+        api: true,
+        worker: false,
+        scheduler: true,
+    };
+    let settings = [("SEND_LEASE", "2s"), ("QUEUE_HEARTBEAT", "1s")];
+    let app = spawn_app_with(roles, |s| {
+        s.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    })
+    .await;
+    let (_, key) = app.sms_tenant("Acme").await;
+    let log = |n: usize| {
+        std::env::temp_dir().join(format!("herald-fault-{}-{n}.log", uuid::Uuid::now_v7()))
+    };
+    let mut workers = vec![
+        herald(&["worker"], &app.database_url, &settings, &log(0)),
+        herald(&["worker"], &app.database_url, &settings, &log(1)),
+    ];
+    let mut ids = Vec::new();
+    for round in 0..4 {
+        let batch: Vec<_> = (0..25)
+            .map(|i| json!({"to": format!("+23480671{round}{:04}", 1000 + i), "body": "fault test", "senderId": "Herald"}))
+            .collect();
+        let res = app
+            .post(
+                "/v1/public/sms/batch",
+                Some(&key),
+                json!({"messages": batch}),
+            )
+            .await;
+        assert_eq!(res.status(), 202);
+        let body: serde_json::Value = res.json().await.unwrap();
+        ids.extend(
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_owned()),
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let victim = round % 2;
+        workers[victim].0.kill().unwrap();
+        workers[victim].0.wait().unwrap();
+        workers[victim] = herald(
+            &["worker"],
+            &app.database_url,
+            &settings,
+            &log(victim + 2 * (round + 1)),
+        );
+    }
+    for id in &ids {
+        app.wait_for_status(&key, id, "DELIVERED").await;
+    }
+    let count = |sql: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM messages WHERE status <> 'DELIVERED'").await,
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM sandbox_calls c JOIN events e ON e.message_id = c.message_id AND e.type = 'sms_sent' WHERE c.created_at > e.occurred_at").await,
+        0,
+        "no message that reached SENT was handed to the provider again"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM (SELECT message_id FROM sandbox_calls GROUP BY 1 HAVING count(*) > 1) d
+               WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = d.message_id AND e.type = 'note'
+                                 AND e.detail->>'reason' = 'lease_expired')").await,
+        0,
+        "a message handed over twice says why on its timeline"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM events WHERE type = 'sms_delivered'").await,
+        ids.len() as i64
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM events WHERE type = 'sms_sent'").await,
+        ids.len() as i64
+    );
+    for mut w in workers {
+        terminate(&mut w);
+    }
+}
