@@ -123,10 +123,10 @@ impl Application {
         }
         if self.roles.scheduler {
             let pool = self.pool.clone();
-            let lease = self.config.send_lease;
+            let settings = scheduler::Settings::from_config(&self.config);
             let stop = signal(stop.clone());
             tasks.spawn(async move {
-                scheduler::run(pool, lease, stop).await;
+                scheduler::run(pool, settings, stop).await;
                 Ok(())
             });
         }

@@ -86,6 +86,21 @@ pub struct SmsSettings {
     pub provider_timeout: Duration,
 }
 
+/// Customer webhook delivery.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// The wait before each retry; after the last, a delivery is FAILED.
+    pub retry_schedule: Vec<Duration>,
+    pub allow_private_targets: bool,
+    /// Deliveries in flight at once per endpoint, per worker process.
+    pub endpoint_concurrency: usize,
+    /// Deliveries in flight at once, per worker process.
+    pub concurrency: usize,
+    pub timeout: Duration,
+    /// An endpoint whose every attempt has failed for this long is disabled.
+    pub disable_after: Duration,
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -104,6 +119,7 @@ pub struct Config {
     pub rate_limit_burst: u32,
     pub worker_concurrency: usize,
     pub sms: SmsSettings,
+    pub webhooks: WebhookSettings,
     /// How often workers heartbeat; a worker silent for three heartbeats is presumed dead.
     pub queue_heartbeat: Duration,
     /// How long a send job may hold a message in PROCESSING before the scheduler sends it again.
@@ -393,6 +409,7 @@ impl Config {
             rate_limit_burst: positive(src, "RATE_LIMIT_BURST", 100u32)?,
             worker_concurrency: positive(src, "WORKER_CONCURRENCY", 32usize)?,
             sms,
+            webhooks: webhook_settings(src)?,
             queue_heartbeat: duration(src, "QUEUE_HEARTBEAT", Duration::from_secs(10))?,
             send_lease: duration(src, "SEND_LEASE", Duration::from_secs(60))?,
             dev_secrets_file,
@@ -412,6 +429,36 @@ fn base_url(src: &dyn Source, name: &'static str, default: &str) -> Result<Strin
         return Err(err(name, "expected an http:// or https:// URL"));
     }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn webhook_settings(src: &dyn Source) -> Result<WebhookSettings, ConfigError> {
+    const NAME: &str = "WEBHOOK_RETRY_SCHEDULE";
+    let raw = src
+        .get(NAME)
+        .unwrap_or_else(|| "5s,5m,30m,2h,5h,10h,10h".into());
+    let retry_schedule = raw
+        .split(',')
+        .map(|p| {
+            parse_duration(p).ok_or_else(|| {
+                err(
+                    NAME,
+                    format!("expected durations like 5s,5m,2h, got {raw:?}"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(WebhookSettings {
+        retry_schedule,
+        allow_private_targets: boolean(src, "WEBHOOK_ALLOW_PRIVATE_TARGETS", false)?,
+        endpoint_concurrency: positive(src, "WEBHOOK_ENDPOINT_CONCURRENCY", 20usize)?,
+        concurrency: positive(src, "WEBHOOK_CONCURRENCY", 64usize)?,
+        timeout: duration(src, "WEBHOOK_TIMEOUT", Duration::from_secs(15))?,
+        disable_after: duration(
+            src,
+            "WEBHOOK_DISABLE_AFTER",
+            Duration::from_secs(5 * 86_400),
+        )?,
+    })
 }
 
 fn sms_settings(src: &dyn Source) -> Result<SmsSettings, ConfigError> {
@@ -502,6 +549,7 @@ mod tests {
             ("HERALD_ENV", "staging"),
             ("SMS_PROVIDER", "carrier-pigeon"),
             ("QUEUE_HEARTBEAT", "soon"),
+            ("WEBHOOK_RETRY_SCHEDULE", "5s,later"),
         ] {
             let e = Config::from_source(&src(&[(name, value)])).err().unwrap();
             assert_eq!(e.name, name, "{value}");

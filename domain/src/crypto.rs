@@ -121,7 +121,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
-pub fn random_bytes<const N: usize>() -> [u8; N] {
+pub fn random_token_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     rand::rng().fill_bytes(&mut b);
     b
@@ -129,7 +129,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// A URL-safe random token of `N` bytes of entropy.
 pub fn random_token<const N: usize>() -> String {
-    B64URL.encode(random_bytes::<N>())
+    B64URL.encode(random_token_bytes::<N>())
 }
 
 #[cfg(test)]

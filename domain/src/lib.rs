@@ -18,6 +18,7 @@ pub mod signatures;
 pub mod sms;
 pub mod sms_receipts;
 mod values;
+pub mod webhooks;
 
 pub use config::Config;
 pub use error::{Error, Errors, FieldError, Result};

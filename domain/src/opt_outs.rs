@@ -61,13 +61,14 @@ async fn emit(
         "source": source.as_str(),
         "occurredAt": Utc::now(),
     });
-    events::record(
+    events::publish(
         conn,
         organization_id,
         None,
         "sms_opt_out",
         None,
-        Some(detail),
+        Some(detail.clone()),
+        &detail,
     )
     .await?;
     Ok(())

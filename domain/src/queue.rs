@@ -95,3 +95,13 @@ pub struct ProcessInbound {
 impl Job for ProcessInbound {
     const QUEUE: &'static str = "herald.inbound";
 }
+
+/// Make one attempt at a webhook delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeliverWebhook {
+    pub delivery_id: Uuid,
+}
+
+impl Job for DeliverWebhook {
+    const QUEUE: &'static str = "herald.webhook";
+}

@@ -3,6 +3,7 @@
 mod handlers;
 mod http;
 pub mod sms;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use domain::Config;
 use sqlx::PgPool;
 
 pub use handlers::{poll_status, process_inbound, process_receipt, send_message};
+pub use webhooks::deliver_webhook;
 
 /// What every handler needs, shared by all of a process's workers.
 #[derive(Clone)]
@@ -17,12 +19,19 @@ pub struct JobContext {
     pub pool: PgPool,
     pub config: Arc<Config>,
     pub sms: Arc<sms::SmsProvider>,
+    pub webhooks: Arc<webhooks::WebhookSender>,
 }
 
 impl JobContext {
     pub fn new(pool: PgPool, config: Arc<Config>) -> Self {
         let sms = Arc::new(sms::SmsProvider::from_config(&config, pool.clone()));
-        JobContext { pool, config, sms }
+        let webhooks = Arc::new(webhooks::WebhookSender::new(&config));
+        JobContext {
+            pool,
+            config,
+            sms,
+            webhooks,
+        }
     }
 }
 

@@ -20,14 +20,16 @@ enum Duty {
     ExpireIdempotencyKeys,
     DeleteFinishedJobs,
     BuryDeadJobs,
+    DisableFailingEndpoints,
 }
 
 impl Duty {
-    const ALL: [Duty; 4] = [
+    const ALL: [Duty; 5] = [
         Duty::ResendExpiredLeases,
         Duty::ExpireIdempotencyKeys,
         Duty::DeleteFinishedJobs,
         Duty::BuryDeadJobs,
+        Duty::DisableFailingEndpoints,
     ];
 
     /// The advisory lock key of the duty (an arbitrary constant per duty, in Herald's range).
@@ -35,7 +37,8 @@ impl Duty {
         0x4845_5241_0000 + self as i64
     }
 
-    async fn run(self, conn: &mut PgConnection, lease: Duration) -> domain::Result<u64> {
+    async fn run(self, conn: &mut PgConnection, s: &Settings) -> domain::Result<u64> {
+        let lease = s.send_lease;
         match self {
             Duty::ResendExpiredLeases => resend_expired_leases(conn, lease).await,
             Duty::ExpireIdempotencyKeys => Ok(sqlx::query(
@@ -72,6 +75,33 @@ impl Duty {
             .execute(&mut *conn)
             .await?
             .rows_affected()),
+            // An endpoint whose every attempt has failed for WEBHOOK_DISABLE_AFTER is switched off.
+            Duty::DisableFailingEndpoints => Ok(sqlx::query(
+                "UPDATE webhook_endpoints SET enabled = false, updated_at = now(),
+                     disabled_reason = 'every delivery attempt failed for ' || $1::text
+                 WHERE enabled AND failing_since < now() - make_interval(secs => $2::bigint)",
+            )
+            .bind(format!("{}s", s.disable_endpoints_after.as_secs()))
+            .bind(s.disable_endpoints_after.as_secs() as i64)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()),
+        }
+    }
+}
+
+/// What the duties need to know.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub send_lease: Duration,
+    pub disable_endpoints_after: Duration,
+}
+
+impl Settings {
+    pub fn from_config(c: &domain::Config) -> Self {
+        Settings {
+            send_lease: c.send_lease,
+            disable_endpoints_after: c.webhooks.disable_after,
         }
     }
 }
@@ -112,7 +142,7 @@ async fn resend_expired_leases(conn: &mut PgConnection, lease: Duration) -> doma
 }
 
 /// Runs every duty once, each under its advisory lock; a duty another scheduler holds is skipped.
-pub async fn run_once(pool: &PgPool, lease: Duration) -> domain::Result<()> {
+pub async fn run_once(pool: &PgPool, settings: &Settings) -> domain::Result<()> {
     for duty in Duty::ALL {
         let mut tx = pool.begin().await?;
         let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
@@ -122,7 +152,7 @@ pub async fn run_once(pool: &PgPool, lease: Duration) -> domain::Result<()> {
         if !locked {
             continue;
         }
-        let n = duty.run(&mut tx, lease).await?;
+        let n = duty.run(&mut tx, settings).await?;
         tx.commit().await?;
         if n > 0 {
             tracing::info!(?duty, rows = n, "scheduler duty done");
@@ -131,14 +161,14 @@ pub async fn run_once(pool: &PgPool, lease: Duration) -> domain::Result<()> {
     Ok(())
 }
 
-pub async fn run(pool: PgPool, lease: Duration, shutdown: impl Future<Output = ()>) {
+pub async fn run(pool: PgPool, settings: Settings, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     let mut tick = tokio::time::interval(TICK);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tick.tick() => {
-                if let Err(e) = run_once(&pool, lease).await {
+                if let Err(e) = run_once(&pool, &settings).await {
                     tracing::warn!(error = %e, "scheduler run failed; trying again at the next tick");
                 }
             }

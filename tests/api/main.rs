@@ -12,3 +12,4 @@ mod queue;
 mod receipts;
 mod sender_ids;
 mod sms;
+mod webhooks;

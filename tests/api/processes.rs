@@ -281,3 +281,70 @@ async fn killed_workers_lose_no_message_and_never_resend_a_sent_one() {
         terminate(&mut w);
     }
 }
+
+#[tokio::test]
+async fn killing_the_worker_mid_delivery_loses_no_event() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500)))
+        .mount(&server)
+        .await;
+    let settings = [
+        ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+        ("QUEUE_HEARTBEAT", "1s"),
+        ("WEBHOOK_TIMEOUT", "3s"),
+    ];
+    let app = spawn_app_with(
+        Roles {
+            api: true,
+            worker: false,
+            scheduler: true,
+        },
+        |s| {
+            s.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        },
+    )
+    .await;
+    let tenant = app.signup("Acme").await;
+    let (endpoint_id, _) = crate::webhooks::endpoint(&app, &tenant, server.uri(), json!([])).await;
+    let log = |n: usize| {
+        std::env::temp_dir().join(format!(
+            "herald-webhook-kill-{}-{n}.log",
+            uuid::Uuid::now_v7()
+        ))
+    };
+    let mut worker = herald(&["worker"], &app.database_url, &settings, &log(0));
+    for _ in 0..5 {
+        let res = app
+            .post(
+                &format!("/v1/webhook-endpoints/{endpoint_id}/test"),
+                Some(&tenant.token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    // Wait until the receiver has requests in flight, then kill the worker mid-delivery.
+    for _ in 0..100 {
+        if !server.received_requests().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.0.kill().unwrap();
+    worker.0.wait().unwrap();
+    let in_flight: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'PENDING'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(in_flight > 0, "the worker died with deliveries unfinished");
+    let mut worker = herald(&["worker"], &app.database_url, &settings, &log(1));
+    let deliveries = crate::webhooks::settled(&app, &tenant, &endpoint_id, 5).await;
+    assert!(
+        deliveries.iter().all(|d| d["status"] == "SUCCEEDED"),
+        "{deliveries:?}"
+    );
+    terminate(&mut worker);
+}

@@ -87,19 +87,16 @@ async fn a_message_left_processing_past_its_lease_is_sent_again_with_a_note() {
         .execute(&app.pool)
         .await
         .unwrap();
-    scheduler::run_once(&app.pool, Duration::from_secs(60))
-        .await
-        .unwrap();
-    scheduler::run_once(&app.pool, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let config = domain::Config::from_source(&base_settings(&app.database_url)).unwrap();
+    let settings = scheduler::Settings::from_config(&config);
+    scheduler::run_once(&app.pool, &settings).await.unwrap();
+    scheduler::run_once(&app.pool, &settings).await.unwrap();
     let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM apalis.jobs")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     assert_eq!(jobs, 1, "one re-send, even when the scheduler runs twice");
 
-    let config = domain::Config::from_source(&base_settings(&app.database_url)).unwrap();
     let ctx = jobs::JobContext::new(app.pool.clone(), std::sync::Arc::new(config));
     let (stop, rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(worker::run(ctx, async move {

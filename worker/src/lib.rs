@@ -5,7 +5,7 @@ use std::{future::Future, time::Duration};
 
 use apalis::prelude::*;
 use apalis_postgres::{Config as QueueConfig, PostgresStorage, Pubsub};
-use domain::queue::{Job, PollStatus, ProcessInbound, ProcessReceipt, SendMessage};
+use domain::queue::{DeliverWebhook, Job, PollStatus, ProcessInbound, ProcessReceipt, SendMessage};
 use jobs::JobContext;
 
 /// A worker that misses three heartbeats (`QUEUE_HEARTBEAT`, 10 s by default) is presumed dead and
@@ -49,9 +49,9 @@ fn worker_name(queue: &str, restarts: usize) -> String {
 
 /// Registers one worker for the queue of `$job`, run by `$handler`.
 macro_rules! queue_worker {
-    ($monitor:expr, $ctx:expr, $job:ty, $handler:path) => {{
+    ($monitor:expr, $ctx:expr, $job:ty, $handler:path, $concurrency:expr) => {{
         let ctx = $ctx.clone();
-        let concurrency = ctx.config.worker_concurrency;
+        let concurrency = $concurrency;
         let timeout = handler_timeout(ctx.config.queue_heartbeat);
         $monitor.register(move |restarts| {
             WorkerBuilder::new(worker_name(<$job>::QUEUE, restarts))
@@ -71,10 +71,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let monitor = Monitor::new();
-    let monitor = queue_worker!(monitor, ctx, SendMessage, jobs::send_message);
-    let monitor = queue_worker!(monitor, ctx, ProcessReceipt, jobs::process_receipt);
-    let monitor = queue_worker!(monitor, ctx, PollStatus, jobs::poll_status);
-    let monitor = queue_worker!(monitor, ctx, ProcessInbound, jobs::process_inbound);
+    let n = ctx.config.worker_concurrency;
+    let monitor = queue_worker!(monitor, ctx, SendMessage, jobs::send_message, n);
+    let monitor = queue_worker!(monitor, ctx, ProcessReceipt, jobs::process_receipt, n);
+    let monitor = queue_worker!(monitor, ctx, PollStatus, jobs::poll_status, n);
+    let monitor = queue_worker!(monitor, ctx, ProcessInbound, jobs::process_inbound, n);
+    // Deliveries have their own worker and limit: slow endpoints hold its slots, never the sends'.
+    let monitor = queue_worker!(
+        monitor,
+        ctx,
+        DeliverWebhook,
+        jobs::deliver_webhook,
+        ctx.config.webhooks.concurrency
+    );
     let monitor = monitor
         .should_restart(|worker, error| {
             tracing::error!(worker = %worker.name(), %error, "worker stopped; restarting it in a second");

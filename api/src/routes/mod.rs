@@ -8,6 +8,7 @@ mod members;
 mod opt_outs;
 pub(crate) mod sender_ids;
 pub(crate) mod sms;
+mod webhooks;
 
 use axum::{
     Router,
@@ -49,6 +50,31 @@ pub fn control_routes() -> Router<AppState> {
             "/v1/sms/sender-ids",
             get(sender_ids::approved::<Auth<MessagesRead>>),
         )
+        .route(
+            "/v1/webhook-endpoints",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/v1/webhook-endpoints/{id}",
+            get(webhooks::get)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route("/v1/webhook-endpoints/{id}/secret", get(webhooks::secret))
+        .route(
+            "/v1/webhook-endpoints/{id}/rotate-secret",
+            post(webhooks::rotate),
+        )
+        .route("/v1/webhook-endpoints/{id}/test", post(webhooks::test))
+        .route(
+            "/v1/webhook-endpoints/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/v1/webhook-endpoints/{id}/recover",
+            post(webhooks::recover),
+        )
+        .route("/v1/webhook-deliveries/{id}/retry", post(webhooks::retry))
         .route("/v1/sms/opt-outs", get(opt_outs::list).post(opt_outs::add))
         .route("/v1/sms/opt-outs/{phone}", delete(opt_outs::remove))
         .route("/v1/sms/send", post(sms::send::<Auth<MessagesSend>>))

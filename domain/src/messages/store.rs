@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::{Channel, Status};
-use crate::{Error, Page, Paged, Result};
+use crate::{Error, Page, Paged, Result, webhooks::OutEvent};
 
 /// A message as the API shows it: the fields every channel shares, then the channel's own.
 #[derive(Debug, Clone, Serialize)]
@@ -166,7 +166,18 @@ pub async fn insert_queued(
     // RETURNING does not promise the input order; callers answer in request order.
     let mut by_id: std::collections::HashMap<Uuid, Message> =
         rows.into_iter().map(|r| (r.id, Message::from(r))).collect();
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    let messages: Vec<Message> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+    let out: Vec<OutEvent> = messages
+        .iter()
+        .zip(&event_ids)
+        .zip(&event_types)
+        .map(|((m, id), t)| {
+            let data = serde_json::to_value(m).expect("messages serialize");
+            OutEvent::new(*id, t, now, organization_id, &data)
+        })
+        .collect();
+    crate::webhooks::fan_out(conn, organization_id, &out).await?;
+    Ok(messages)
 }
 
 /// What a status change carries besides the new status.
@@ -233,12 +244,15 @@ pub async fn transition(
     match updated {
         Some(row) => {
             let message = Message::from(row);
-            add_entry(
+            let data = serde_json::to_value(&message).expect("messages serialize");
+            crate::events::publish(
                 conn,
-                &message,
+                message.organization_id,
+                Some(message.id),
                 &channel.event_type(to),
-                Some(to),
+                Some(to.as_str()),
                 change.detail,
+                &data,
             )
             .await?;
             Ok(Transition::Applied(message))
@@ -255,7 +269,7 @@ pub async fn add_entry(
     status: Option<Status>,
     detail: Option<Value>,
 ) -> Result<Uuid> {
-    crate::events::record(
+    let recorded = crate::events::record(
         conn,
         message.organization_id,
         Some(message.id),
@@ -263,7 +277,8 @@ pub async fn add_entry(
         status.map(Status::as_str),
         detail,
     )
-    .await
+    .await?;
+    Ok(recorded.id)
 }
 
 pub async fn load_for_update(conn: &mut PgConnection, message_id: Uuid) -> Result<Message> {

@@ -1,0 +1,302 @@
+//! Customer webhooks: endpoints, the fan-out of every event to them, and their deliveries.
+
+mod deliveries;
+pub mod signing;
+pub mod targets;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub use deliveries::{
+    Attempt, Claim, Claimed, Delivery, DeliveryOutcome, OutEvent, claim, come_back, fan_out,
+    list_deliveries, record_attempt, recover, retry, send_test,
+};
+
+use crate::{Config, Error, Errors, Page, Paged, Result};
+
+/// Every event type a customer can subscribe to (API.md, "Customer webhooks").
+pub const EVENT_TYPES: &[&str] = &[
+    "email_queued",
+    "email_processing",
+    "email_sent",
+    "email_delivered",
+    "email_bounced",
+    "email_complained",
+    "email_failed",
+    "email_canceled",
+    "sms_queued",
+    "sms_processing",
+    "sms_sent",
+    "sms_delivered",
+    "sms_failed",
+    "sms_canceled",
+    "whatsapp_queued",
+    "whatsapp_processing",
+    "whatsapp_sent",
+    "whatsapp_delivered",
+    "whatsapp_read",
+    "whatsapp_failed",
+    "whatsapp_canceled",
+    "email_opened",
+    "email_clicked",
+    "sms_opt_out",
+    "webhook_test",
+];
+
+/// How long a rotated-out secret keeps signing beside the new one.
+pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    pub id: Uuid,
+    pub url: String,
+    pub description: Option<String>,
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    #[serde(skip)]
+    pub secret: String,
+    #[serde(skip)]
+    pub previous_secret: Option<String>,
+    #[serde(skip)]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, url, description, event_types, enabled, disabled_reason, created_at, updated_at, \
+    organization_id, secret, previous_secret, previous_secret_expires_at";
+
+/// The response to a create or a rotation: the endpoint and its (new) secret.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithSecret {
+    #[serde(flatten)]
+    pub endpoint: Endpoint,
+    pub secret: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointInput {
+    pub url: Option<String>,
+    /// Absent: unchanged; null: cleared.
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<Option<String>>,
+    pub event_types: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+impl Endpoint {
+    /// The secrets that sign now: the current one, and the previous one during its overlap.
+    pub fn live_secrets(&self, config: &Config) -> Result<Vec<String>> {
+        let open = |sealed: &str| -> Result<String> {
+            let raw = config
+                .secrets
+                .open(sealed)
+                .map_err(|e| anyhow::anyhow!("webhook secret: {e}"))?;
+            String::from_utf8(raw).map_err(|e| anyhow::anyhow!("webhook secret: {e}").into())
+        };
+        let mut secrets = vec![open(&self.secret)?];
+        if let (Some(prev), Some(until)) = (&self.previous_secret, self.previous_secret_expires_at)
+            && until > Utc::now()
+        {
+            secrets.push(open(prev)?);
+        }
+        Ok(secrets)
+    }
+}
+
+async fn validate_url(config: &Config, errors: &mut Errors, raw: &str) -> Option<String> {
+    let production = config.environment == crate::config::Environment::Production;
+    let url = match targets::parse(raw, production) {
+        Ok(u) => u,
+        Err(m) => {
+            errors.add("url", m);
+            return None;
+        }
+    };
+    if !config.webhooks.allow_private_targets
+        && let Err(m) = targets::check_resolves_public(&url).await
+    {
+        errors.add("url", m);
+        return None;
+    }
+    Some(url.to_string())
+}
+
+fn validate_event_types(errors: &mut Errors, types: &[String]) {
+    for t in types {
+        if !EVENT_TYPES.contains(&t.as_str()) {
+            errors.add("eventTypes", format!("unknown event type {t:?}"));
+        }
+    }
+}
+
+fn validate_description(errors: &mut Errors, d: &Option<String>) {
+    if d.as_deref().is_some_and(|d| d.chars().count() > 500) {
+        errors.add("description", "must be at most 500 characters");
+    }
+}
+
+pub async fn create(
+    pool: &PgPool,
+    config: &Config,
+    organization_id: Uuid,
+    input: EndpointInput,
+) -> Result<WithSecret> {
+    let mut errors = Errors::default();
+    let url = match input.url.as_deref() {
+        Some(raw) => validate_url(config, &mut errors, raw).await,
+        None => {
+            errors.add("url", "is required");
+            None
+        }
+    };
+    let event_types = input.event_types.unwrap_or_default();
+    validate_event_types(&mut errors, &event_types);
+    let description = input.description.flatten();
+    validate_description(&mut errors, &description);
+    errors.finish()?;
+    let secret = signing::new_secret();
+    let endpoint = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO webhook_endpoints (id, organization_id, url, description, event_types, enabled, secret)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+    )))
+    .bind(Uuid::now_v7())
+    .bind(organization_id)
+    .bind(url)
+    .bind(description)
+    .bind(&event_types)
+    .bind(input.enabled.unwrap_or(true))
+    .bind(config.secrets.seal(secret.as_bytes()))
+    .fetch_one(pool)
+    .await?;
+    Ok(WithSecret { endpoint, secret })
+}
+
+pub async fn get(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<Endpoint> {
+    sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND organization_id = $2"
+    )))
+    .bind(id)
+    .bind(organization_id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound)
+}
+
+pub async fn list(pool: &PgPool, organization_id: Uuid, page: Page) -> Result<Paged<Endpoint>> {
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_endpoints WHERE organization_id = $1")
+            .bind(organization_id)
+            .fetch_one(pool)
+            .await?;
+    let rows = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM webhook_endpoints WHERE organization_id = $1
+         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    )))
+    .bind(organization_id)
+    .bind(page.limit())
+    .bind(page.offset())
+    .fetch_all(pool)
+    .await?;
+    Ok(page.wrap(rows, total))
+}
+
+pub async fn update(
+    pool: &PgPool,
+    config: &Config,
+    organization_id: Uuid,
+    id: Uuid,
+    input: EndpointInput,
+) -> Result<Endpoint> {
+    let current = get(pool, organization_id, id).await?;
+    let mut errors = Errors::default();
+    let url = match input.url.as_deref() {
+        Some(raw) => validate_url(config, &mut errors, raw).await,
+        None => Some(current.url.clone()),
+    };
+    if let Some(types) = &input.event_types {
+        validate_event_types(&mut errors, types);
+    }
+    let description = input
+        .description
+        .clone()
+        .unwrap_or(current.description.clone());
+    validate_description(&mut errors, &description);
+    errors.finish()?;
+    let enabled = input.enabled.unwrap_or(current.enabled);
+    Ok(sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
+        "UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, enabled = $6,
+             disabled_reason = CASE WHEN $6 THEN NULL ELSE disabled_reason END,
+             failing_since = CASE WHEN $6 AND NOT enabled THEN NULL ELSE failing_since END,
+             updated_at = now()
+         WHERE id = $1 AND organization_id = $2 RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(organization_id)
+    .bind(url)
+    .bind(description)
+    .bind(input.event_types.unwrap_or(current.event_types))
+    .bind(enabled)
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn delete(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<()> {
+    let n = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1 AND organization_id = $2")
+        .bind(id)
+        .bind(organization_id)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn secret(
+    pool: &PgPool,
+    config: &Config,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<String> {
+    let endpoint = get(pool, organization_id, id).await?;
+    Ok(endpoint.live_secrets(config)?.remove(0))
+}
+
+/// A new secret; the old one keeps signing beside it for 24 hours.
+pub async fn rotate(
+    pool: &PgPool,
+    config: &Config,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<WithSecret> {
+    let secret = signing::new_secret();
+    let endpoint = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
+        "UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_expires_at = $3,
+             secret = $4, updated_at = now()
+         WHERE id = $1 AND organization_id = $2 RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(organization_id)
+    .bind(Utc::now() + ROTATION_OVERLAP)
+    .bind(config.secrets.seal(secret.as_bytes()))
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound)?;
+    Ok(WithSecret { endpoint, secret })
+}
