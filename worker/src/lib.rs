@@ -13,7 +13,7 @@ use jobs::JobContext;
 /// worker never has its running jobs taken from it.
 const MISSED_HEARTBEATS: usize = 3;
 
-fn handler_timeout(heartbeat: Duration) -> Duration {
+pub fn handler_timeout(heartbeat: Duration) -> Duration {
     (heartbeat * MISSED_HEARTBEATS as u32).mul_f64(0.8)
 }
 
@@ -21,15 +21,21 @@ fn handler_timeout(heartbeat: Duration) -> Duration {
 /// retries and delayed receipts (`run_at` has whole-second resolution).
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
-fn storage<J: Job>(ctx: &JobContext, concurrency: usize) -> PollWith<PostgresStorage<J>, Strategy> {
+/// The queue backend of one job type, configured as every Herald worker uses it (the benchmark's
+/// no-op worker uses it too, so that what it measures is what runs).
+pub fn storage<J: Job>(
+    pool: &sqlx::PgPool,
+    heartbeat: Duration,
+    concurrency: usize,
+) -> PollWith<PostgresStorage<J>, Strategy> {
     let config = QueueConfig::default()
         .queue(J::QUEUE)
         // Fetched jobs that wait for a free slot neither heartbeat nor flush completions, so a
         // batch never exceeds what can run at once.
         .batch_size(concurrency.clamp(1, 100))
-        .heartbeat_interval(ctx.config.queue_heartbeat)
+        .heartbeat_interval(heartbeat)
         .missed_heartbeats(MISSED_HEARTBEATS);
-    let pool = ctx.pool.clone();
+    let pool = pool.clone();
     let strategy = Strategy::new()
         .stream(Pubsub::new(pool.clone(), J::QUEUE.to_owned()))
         .interval(POLL_INTERVAL);
@@ -40,7 +46,7 @@ fn storage<J: Job>(ctx: &JobContext, concurrency: usize) -> PollWith<PostgresSto
 
 /// A name unique to this process and worker, so that rescuing a dead worker's jobs never
 /// confuses two live ones.
-fn worker_name(queue: &str, restarts: usize) -> String {
+pub fn worker_name(queue: &str, restarts: usize) -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "host".into());
@@ -55,7 +61,11 @@ macro_rules! queue_worker {
         let timeout = handler_timeout(ctx.config.queue_heartbeat);
         $monitor.register(move |restarts| {
             WorkerBuilder::new(worker_name(<$job>::QUEUE, restarts))
-                .backend(storage::<$job>(&ctx, concurrency))
+                .backend(storage::<$job>(
+                    &ctx.pool,
+                    ctx.config.queue_heartbeat,
+                    concurrency,
+                ))
                 .concurrency(concurrency)
                 .catch_panic()
                 .timeout(timeout)

@@ -1,0 +1,164 @@
+//! The queue comparison: Herald's worker path (apalis-postgres, configured as Herald configures it)
+//! against graphile-worker at its recommended best, both draining no-op jobs on the same Postgres.
+
+use std::time::{Duration, Instant};
+
+use apalis::prelude::*;
+use domain::queue::{self, Job};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::Args;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BenchNoop {
+    n: usize,
+}
+
+impl Job for BenchNoop {
+    const QUEUE: &'static str = "herald.bench.noop";
+}
+
+async fn noop(_: BenchNoop) -> Result<(), BoxDynError> {
+    Ok(())
+}
+
+const CONCURRENCY: usize = 32;
+
+async fn herald(args: &Args, pool: &PgPool) -> anyhow::Result<f64> {
+    sqlx::query("DELETE FROM apalis.jobs WHERE job_type = $1")
+        .bind(BenchNoop::QUEUE)
+        .execute(pool)
+        .await?;
+    let mut conn = pool.acquire().await?;
+    for start in (0..args.jobs).step_by(1000) {
+        let n = 1000.min(args.jobs - start);
+        queue::push_all(
+            &mut conn,
+            (start..start + n).map(|i| (BenchNoop { n: i }, None)),
+        )
+        .await?;
+    }
+    drop(conn);
+    let worker_pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await?;
+    let heartbeat = Duration::from_secs(10);
+    let started = Instant::now();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let wp = worker_pool.clone();
+    let monitor = Monitor::new().register(move |restarts| {
+        WorkerBuilder::new(worker::worker_name(BenchNoop::QUEUE, restarts))
+            .backend(worker::storage::<BenchNoop>(&wp, heartbeat, CONCURRENCY))
+            .concurrency(CONCURRENCY)
+            .catch_panic()
+            .timeout(worker::handler_timeout(heartbeat))
+            .build(noop)
+    });
+    let running = tokio::spawn(monitor.run_with_signal(async move {
+        let _ = stop_rx.await;
+        Ok(())
+    }));
+    let total = args.jobs as i64;
+    loop {
+        let done: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM apalis.jobs WHERE job_type = $1 AND status = 'Done'",
+        )
+        .bind(BenchNoop::QUEUE)
+        .fetch_one(pool)
+        .await?;
+        if done >= total {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "herald drained {done} of {total} jobs"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    let _ = stop_tx.send(());
+    let _ = running.await;
+    sqlx::query("DELETE FROM apalis.jobs WHERE job_type = $1")
+        .bind(BenchNoop::QUEUE)
+        .execute(pool)
+        .await?;
+    Ok(rate)
+}
+
+const PEER_SCRIPT: &str = r#"
+import { run, makeWorkerUtils } from "graphile-worker";
+const [, , connectionString, n] = process.argv;
+const total = Number(n);
+const utils = await makeWorkerUtils({ connectionString });
+await utils.migrate();
+for (let i = 0; i < total; i += 1000) {
+  const specs = [];
+  for (let j = i; j < Math.min(total, i + 1000); j++) specs.push({ identifier: "noop", payload: { n: j } });
+  await utils.addJobs(specs);
+}
+let done = 0;
+let finish;
+const finished = new Promise((r) => (finish = r));
+const started = Date.now();
+const runner = await run({
+  connectionString,
+  concurrency: 32,
+  noHandleSignals: true,
+  pollInterval: 1000,
+  preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+  taskList: { noop: async () => { if (++done === total) finish(); } },
+});
+await finished;
+const seconds = (Date.now() - started) / 1000;
+await runner.stop();
+await utils.release();
+console.log(JSON.stringify({ jobs: total, seconds }));
+"#;
+
+async fn graphile(args: &Args) -> anyhow::Result<f64> {
+    let dir = std::env::temp_dir().join("herald-bench-peer");
+    std::fs::create_dir_all(&dir)?;
+    if !dir.join("node_modules/graphile-worker").exists() {
+        std::fs::write(
+            dir.join("package.json"),
+            r#"{"name":"herald-bench-peer","private":true,"type":"module"}"#,
+        )?;
+        let ok = std::process::Command::new("npm")
+            .args([
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "graphile-worker@0.16.6",
+            ])
+            .current_dir(&dir)
+            .status()?;
+        anyhow::ensure!(ok.success(), "npm install graphile-worker failed");
+    }
+    std::fs::write(dir.join("peer.mjs"), PEER_SCRIPT)?;
+    let out = std::process::Command::new("node")
+        .arg("peer.mjs")
+        .arg(&args.database_url)
+        .arg(args.jobs.to_string())
+        .current_dir(&dir)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "graphile-worker run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(line.trim().lines().last().unwrap_or("{}"))?;
+    Ok(v["jobs"].as_f64().unwrap_or(0.0) / v["seconds"].as_f64().unwrap_or(f64::INFINITY))
+}
+
+pub async fn compare(args: &Args, pool: &PgPool) -> anyhow::Result<serde_json::Value> {
+    let herald = herald(args, pool).await?;
+    let peer = graphile(args).await?;
+    Ok(
+        json!({"jobs": args.jobs, "herald_jobs_per_s": herald, "peer_jobs_per_s": peer, "ratio": herald / peer}),
+    )
+}
