@@ -63,6 +63,7 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<PgPool> {
 /// A running Herald process: its pool, and (when it serves the API) its address.
 pub struct Application {
     pub pool: PgPool,
+    listen_pool: PgPool,
     pub config: Arc<Config>,
     listener: Option<TcpListener>,
     roles: Roles,
@@ -90,8 +91,10 @@ impl Application {
         } else {
             None
         };
+        let listen_pool = domain::db::listen_pool(&config.database_url)?;
         Ok(Application {
             pool,
+            listen_pool,
             config: Arc::new(config),
             listener,
             roles,
@@ -115,10 +118,19 @@ impl Application {
         if let Some(listener) = self.listener {
             let state = api::AppState::new(self.pool.clone(), self.config.clone());
             tracing::info!(addr = %listener.local_addr()?, "API listening");
-            tasks.spawn(api::serve(listener, state, signal(stop.clone())));
+            tasks.spawn(api::serve(
+                listener,
+                state,
+                self.listen_pool.clone(),
+                signal(stop.clone()),
+            ));
         }
         if self.roles.worker {
-            let ctx = jobs::JobContext::new(self.pool.clone(), self.config.clone());
+            let ctx = jobs::JobContext::new(
+                self.pool.clone(),
+                self.listen_pool.clone(),
+                self.config.clone(),
+            );
             tasks.spawn(worker::run(ctx, signal(stop.clone())));
         }
         if self.roles.scheduler {

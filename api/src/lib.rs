@@ -16,7 +16,10 @@ use axum::{
     middleware::{self, Next},
     response::Response,
 };
-use domain::{Config, identity::SessionIssuer};
+use domain::{
+    Config,
+    identity::{KeyCache, SessionIssuer},
+};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::{
@@ -37,6 +40,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub sessions: SessionIssuer,
     rate_limiter: Arc<RateLimiter>,
+    keys: Arc<KeyCache>,
 }
 
 impl AppState {
@@ -47,6 +51,7 @@ impl AppState {
                 config.rate_limit_per_second,
                 config.rate_limit_burst,
             )),
+            keys: Arc::new(KeyCache::default()),
             pool,
             config,
         }
@@ -61,7 +66,7 @@ async fn public_auth(
 ) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
     let token = extract::api_key_token(&parts)?;
-    let key = domain::identity::authenticate_api_key(&state.pool, token).await?;
+    let key = domain::identity::authenticate_api_key(&state.pool, &state.keys, token).await?;
     tracing::Span::current().record(
         "organization_id",
         tracing::field::display(key.organization_id),
@@ -120,12 +125,19 @@ pub fn router(state: AppState) -> Router {
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    listen_pool: PgPool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     telemetry::metrics_handle();
+    let watcher = tokio::spawn(domain::identity::watch_revocations(
+        listen_pool,
+        state.keys.clone(),
+    ));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    watcher.abort();
+    served?;
     Ok(())
 }

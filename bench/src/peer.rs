@@ -49,9 +49,15 @@ async fn herald(args: &Args, pool: &PgPool) -> anyhow::Result<f64> {
     let started = Instant::now();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let wp = worker_pool.clone();
+    let lp = domain::db::listen_pool(&args.database_url)?;
     let monitor = Monitor::new().register(move |restarts| {
         WorkerBuilder::new(worker::worker_name(BenchNoop::QUEUE, restarts))
-            .backend(worker::storage::<BenchNoop>(&wp, heartbeat, CONCURRENCY))
+            .backend(worker::storage::<BenchNoop>(
+                &wp,
+                &lp,
+                heartbeat,
+                CONCURRENCY,
+            ))
             .concurrency(CONCURRENCY)
             .catch_panic()
             .timeout(worker::handler_timeout(heartbeat))

@@ -55,6 +55,17 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
         .await?)
 }
 
+/// Connections for LISTEN: each listener holds one for its whole life, so they come from a pool of
+/// their own rather than starving the queries of the main pool.
+pub fn listen_pool(url: &str) -> anyhow::Result<PgPool> {
+    let opts = PgConnectOptions::from_str(url)?.application_name("herald-listen");
+    Ok(PgPoolOptions::new()
+        .max_connections(8)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(opts))
+}
+
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     migrator().run(pool).await?;
     apalis_postgres::PostgresStorage::setup(pool).await?;

@@ -17,17 +17,20 @@ pub use webhooks::deliver_webhook;
 #[derive(Clone)]
 pub struct JobContext {
     pub pool: PgPool,
+    /// Connections held by the queue's LISTEN wake-ups.
+    pub listen_pool: PgPool,
     pub config: Arc<Config>,
     pub sms: Arc<sms::SmsProvider>,
     pub webhooks: Arc<webhooks::WebhookSender>,
 }
 
 impl JobContext {
-    pub fn new(pool: PgPool, config: Arc<Config>) -> Self {
+    pub fn new(pool: PgPool, listen_pool: PgPool, config: Arc<Config>) -> Self {
         let sms = Arc::new(sms::SmsProvider::from_config(&config, pool.clone()));
         let webhooks = Arc::new(webhooks::WebhookSender::new(&config));
         JobContext {
             pool,
+            listen_pool,
             config,
             sms,
             webhooks,

@@ -22,6 +22,7 @@ use tracing::info;
 use crate::JobContext;
 
 const EXCERPT_BYTES: usize = 1024;
+const PERMIT_WAIT: Duration = Duration::from_millis(500);
 
 /// Resolves names to public addresses only.
 struct PublicOnly;
@@ -73,8 +74,9 @@ impl WebhookSender {
         }
     }
 
-    /// A slot of the endpoint's concurrency limit, if one is free.
-    fn permit(&self, endpoint: uuid::Uuid) -> Option<OwnedSemaphorePermit> {
+    /// A slot of the endpoint's concurrency limit, waiting for one at most `PERMIT_WAIT`: a busy
+    /// endpoint's surplus jobs give their worker slots back soon, so other tenants are not held up.
+    async fn permit(&self, endpoint: uuid::Uuid) -> Option<OwnedSemaphorePermit> {
         let semaphore = self
             .limits
             .lock()
@@ -82,7 +84,10 @@ impl WebhookSender {
             .entry(endpoint)
             .or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint)))
             .clone();
-        semaphore.try_acquire_owned().ok()
+        tokio::time::timeout(PERMIT_WAIT, semaphore.acquire_owned())
+            .await
+            .ok()?
+            .ok()
     }
 
     async fn send(&self, config: &Config, claimed: &Claimed) -> Attempt {
@@ -186,7 +191,7 @@ pub async fn deliver_webhook(
         }
         Claim::Done => return Ok(()),
     };
-    let Some(permit) = ctx.webhooks.permit(claimed.endpoint.id) else {
+    let Some(permit) = ctx.webhooks.permit(claimed.endpoint.id).await else {
         let soon = chrono::Utc::now() + chrono::Duration::seconds(1);
         webhooks::come_back(&ctx.pool, claimed.id, soon, true).await?;
         return Ok(());

@@ -191,3 +191,61 @@ async fn a_key_over_its_rate_limit_gets_429_with_retry_after() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_key_revoked_through_one_api_process_is_refused_by_another_that_cached_it() {
+    let first = spawn_app_with(herald::Roles::API, |_| {}).await;
+    let second = spawn_app_on(first.database_url.clone(), herald::Roles::API, |_| {}).await;
+    let t = first.signup("Acme").await;
+    let key = first.api_key(&t, &["read:sms"]).await;
+    assert_eq!(
+        second.get("/v1/public/key", &key).await.status(),
+        StatusCode::OK
+    );
+    // Now cached by the second process: its answers no longer read the key from the database.
+    sqlx::query("UPDATE api_keys SET name = 'renamed'")
+        .execute(&first.pool)
+        .await
+        .unwrap();
+    let cached: Value = second
+        .get("/v1/public/key", &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cached["name"], "test");
+
+    let id = first
+        .get("/v1/api-keys", &t.token)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        first
+            .delete(&format!("/v1/api-keys/{id}"), &t.token)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        first.get("/v1/public/key", &key).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the revoking process at once"
+    );
+    let mut refused = false;
+    for _ in 0..20 {
+        if second.get("/v1/public/key", &key).await.status() == StatusCode::UNAUTHORIZED {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        refused,
+        "the other process hears of the revocation through NOTIFY"
+    );
+}

@@ -113,7 +113,15 @@ pub async fn spawn_app_with(
     roles: Roles,
     tweak: impl FnOnce(&mut HashMap<String, String>),
 ) -> TestApp {
-    let database_url = fresh_database().await;
+    spawn_app_on(fresh_database().await, roles, tweak).await
+}
+
+/// Another application process on an existing database (as a second API replica would be).
+pub async fn spawn_app_on(
+    database_url: String,
+    roles: Roles,
+    tweak: impl FnOnce(&mut HashMap<String, String>),
+) -> TestApp {
     let mut settings = base_settings(&database_url);
     tweak(&mut settings);
     let config = domain::Config::from_source(&settings).expect("test configuration");

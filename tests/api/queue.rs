@@ -97,7 +97,8 @@ async fn a_message_left_processing_past_its_lease_is_sent_again_with_a_note() {
         .unwrap();
     assert_eq!(jobs, 1, "one re-send, even when the scheduler runs twice");
 
-    let ctx = jobs::JobContext::new(app.pool.clone(), std::sync::Arc::new(config));
+    let listen = domain::db::listen_pool(&app.database_url).unwrap();
+    let ctx = jobs::JobContext::new(app.pool.clone(), listen, std::sync::Arc::new(config));
     let (stop, rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(worker::run(ctx, async move {
         let mut rx = rx;

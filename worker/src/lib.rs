@@ -25,6 +25,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// no-op worker uses it too, so that what it measures is what runs).
 pub fn storage<J: Job>(
     pool: &sqlx::PgPool,
+    listen_pool: &sqlx::PgPool,
     heartbeat: Duration,
     concurrency: usize,
 ) -> PollWith<PostgresStorage<J>, Strategy> {
@@ -37,7 +38,7 @@ pub fn storage<J: Job>(
         .missed_heartbeats(MISSED_HEARTBEATS);
     let pool = pool.clone();
     let strategy = Strategy::new()
-        .stream(Pubsub::new(pool.clone(), J::QUEUE.to_owned()))
+        .stream(Pubsub::new(listen_pool.clone(), J::QUEUE.to_owned()))
         .interval(POLL_INTERVAL);
     PostgresStorage::<J>::new(&pool)
         .with_config(config)
@@ -63,6 +64,7 @@ macro_rules! queue_worker {
             WorkerBuilder::new(worker_name(<$job>::QUEUE, restarts))
                 .backend(storage::<$job>(
                     &ctx.pool,
+                    &ctx.listen_pool,
                     ctx.config.queue_heartbeat,
                     concurrency,
                 ))
@@ -98,7 +100,9 @@ pub async fn run(
         .should_restart(|worker, error| {
             tracing::error!(worker = %worker.name(), %error, "worker stopped; restarting it in a second");
             // A lost database would otherwise make the restart loop spin.
-            tokio::task::block_in_place(|| std::thread::sleep(Duration::from_secs(1)));
+            if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+                tokio::task::block_in_place(|| std::thread::sleep(Duration::from_secs(1)));
+            }
             true
         })
         .on_event(|worker, event| {

@@ -53,7 +53,13 @@ pub async fn revoke(
     auth: Auth<MembersWrite>,
     IdPath(id): IdPath,
 ) -> ApiResult<StatusCode> {
-    identity::revoke_api_key(&state.pool, auth.session.user.organization_id, id).await?;
+    identity::revoke_api_key(
+        &state.pool,
+        &state.keys,
+        auth.session.user.organization_id,
+        id,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

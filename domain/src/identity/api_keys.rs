@@ -130,44 +130,116 @@ pub async fn list_api_keys(
     Ok(page.wrap(rows, total))
 }
 
-/// Revokes a key; the next request with it is refused, in every process (keys are looked up per request).
-pub async fn revoke_api_key(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<()> {
+/// Revokes a key; the next request with it is refused, in every process: this one evicts it from its
+/// cache before answering, and the others hear of it through NOTIFY when the revocation commits.
+pub async fn revoke_api_key(
+    pool: &PgPool,
+    cache: &KeyCache,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
     let found = sqlx::query(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
          WHERE id = $1 AND organization_id = $2",
     )
     .bind(id)
     .bind(organization_id)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
     if found.rows_affected() == 0 {
         return Err(Error::NotFound);
     }
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(REVOCATIONS_CHANNEL)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    cache.evict(id);
     Ok(())
 }
 
-/// Finds the live key a request presented, by the SHA-256 of the whole key (a unique index lookup:
-/// the comparison happens on a hash, so its timing reveals nothing about the key).
-pub async fn authenticate_api_key(pool: &PgPool, presented: &str) -> Result<ApiKeyPrincipal> {
+/// The channel on which every process hears of revoked keys.
+pub const REVOCATIONS_CHANNEL: &str = "herald_api_key_revoked";
+
+/// How long a cached key is trusted without hearing of it; bounds staleness should a revocation
+/// notification ever be missed (the listener also empties the cache whenever it reconnects).
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+/// Recording every use would be a write per request; a minute's precision is plenty.
+const LAST_USED_PRECISION: std::time::Duration = std::time::Duration::from_secs(60);
+
+struct Cached {
+    principal: ApiKeyPrincipal,
+    fetched: std::time::Instant,
+    last_recorded: std::time::Instant,
+}
+
+/// API keys by the SHA-256 of the presented key, so that a request costs no database round trip.
+/// Revocation reaches every process through Postgres NOTIFY (`watch_revocations`).
+#[derive(Default)]
+pub struct KeyCache {
+    entries: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Cached>>,
+}
+
+impl KeyCache {
+    fn evict(&self, key_id: Uuid) {
+        self.entries
+            .lock()
+            .expect("key cache")
+            .retain(|_, c| c.principal.id != key_id);
+    }
+
+    fn clear(&self) {
+        self.entries.lock().expect("key cache").clear();
+    }
+}
+
+/// Finds the live key a request presented, by the SHA-256 of the whole key (a hash lookup: its
+/// timing reveals nothing about the key), from the cache when it is there.
+pub async fn authenticate_api_key(
+    pool: &PgPool,
+    cache: &KeyCache,
+    presented: &str,
+) -> Result<ApiKeyPrincipal> {
     let unauthorized = || Error::Unauthorized("invalid or revoked API key".into());
     if !presented.starts_with(KEY_PREFIX) || presented.len() > 128 {
         return Err(unauthorized());
     }
-    let row = sqlx::query_as::<
-        _,
-        (
-            Uuid,
-            Uuid,
-            String,
-            String,
-            Vec<String>,
-            Option<DateTime<Utc>>,
-        ),
-    >(
+    let hash = sha256(presented.as_bytes());
+    let now = std::time::Instant::now();
+    let record_use = {
+        let mut entries = cache.entries.lock().expect("key cache");
+        match entries.get_mut(&hash) {
+            Some(c) if now.duration_since(c.fetched) < CACHE_TTL => {
+                let due = now.duration_since(c.last_recorded) >= LAST_USED_PRECISION;
+                if due {
+                    c.last_recorded = now;
+                }
+                Some((c.principal.clone(), due))
+            }
+            _ => None,
+        }
+    };
+    if let Some((principal, due)) = record_use {
+        if due {
+            record_last_used(pool, principal.id).await?;
+        }
+        return Ok(principal);
+    }
+    type Row = (
+        Uuid,
+        Uuid,
+        String,
+        String,
+        Vec<String>,
+        Option<DateTime<Utc>>,
+    );
+    let row = sqlx::query_as::<_, Row>(
         "SELECT id, organization_id, name, prefix, scopes, last_used_at FROM api_keys
          WHERE key_hash = $1 AND revoked_at IS NULL",
     )
-    .bind(sha256(presented.as_bytes()))
+    .bind(&hash)
     .fetch_optional(pool)
     .await?
     .ok_or_else(unauthorized)?;
@@ -179,15 +251,60 @@ pub async fn authenticate_api_key(pool: &PgPool, presented: &str) -> Result<ApiK
         scopes: Scopes::from_stored(&row.4),
         last_used_at: row.5,
     };
-    // Recording every use would be a write per request; a minute's precision is plenty.
     if principal
         .last_used_at
         .is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(60))
     {
-        sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
-            .bind(principal.id)
-            .execute(pool)
-            .await?;
+        record_last_used(pool, principal.id).await?;
     }
+    let entry = Cached {
+        principal: principal.clone(),
+        fetched: now,
+        last_recorded: now,
+    };
+    cache.entries.lock().expect("key cache").insert(hash, entry);
     Ok(principal)
+}
+
+async fn record_last_used(pool: &PgPool, id: Uuid) -> Result<()> {
+    sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Listens for revoked keys and evicts them from this process's cache; empties the cache whenever
+/// the connection drops, since notifications may have been missed meanwhile. Runs until the pool closes.
+pub async fn watch_revocations(pool: PgPool, cache: std::sync::Arc<KeyCache>) {
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(_) if pool.is_closed() => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for API key revocations; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if listener.listen(REVOCATIONS_CHANNEL).await.is_err() {
+            continue;
+        }
+        // Anything cached before listening may have been revoked unheard.
+        cache.clear();
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(n)) => match n.payload().parse::<Uuid>() {
+                    Ok(id) => cache.evict(id),
+                    Err(_) => cache.clear(),
+                },
+                // The connection dropped: notifications may have been lost.
+                Ok(None) => cache.clear(),
+                Err(_) => break,
+            }
+        }
+        if pool.is_closed() {
+            return;
+        }
+    }
 }

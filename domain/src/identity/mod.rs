@@ -8,8 +8,8 @@ mod sessions;
 mod users;
 
 pub use api_keys::{
-    ApiKey, ApiKeyPrincipal, CreatedApiKey, NewApiKey, authenticate_api_key, create_api_key,
-    list_api_keys, revoke_api_key,
+    ApiKey, ApiKeyPrincipal, CreatedApiKey, KeyCache, NewApiKey, authenticate_api_key,
+    create_api_key, list_api_keys, revoke_api_key, watch_revocations,
 };
 pub use members::{
     MemberChange, NewMember, add_member, change_member_role, list_members, remove_member,
