@@ -63,6 +63,36 @@ struct MessageErrorDoc {
     message: String,
 }
 
+/// The body of every customer webhook (signed per Standard Webhooks: `webhook-id` is `id`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEvent {
+    /// The event id; the same on every retry. Deduplicate on it.
+    id: uuid::Uuid,
+    /// `sms_queued`, `sms_processing`, `sms_sent`, `sms_delivered`, `sms_failed`, `sms_canceled`,
+    /// the same for `email_` and `whatsapp_` (with `whatsapp_read`, `email_bounced`,
+    /// `email_complained`), `email_opened`, `email_clicked`, `sms_opt_out`, `webhook_test`.
+    #[serde(rename = "type")]
+    event_type: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    organization_id: uuid::Uuid,
+    /// For message events, the message as `GET …/:id` returned it at that moment (e.g. an
+    /// `SmsMessage`); for `sms_opt_out`, an `SmsOptOutEvent`.
+    data: serde_json::Value,
+}
+
+/// `data` of an `sms_opt_out` event.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsOptOutEvent {
+    phone_number: String,
+    /// `added` or `removed`.
+    action: String,
+    /// `inbound` (a STOP or START text) or `api`.
+    source: String,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
 struct ApiKeyAuth;
 
 impl Modify for ApiKeyAuth {
@@ -99,7 +129,14 @@ impl Modify for ApiKeyAuth {
         routes::sms::timeline,
         routes::sms::cancel,
     ),
-    components(schemas(ErrorBody, SmsMessage, domain::sms::SmsSend, domain::sms::SmsBatch)),
+    components(schemas(
+        ErrorBody,
+        SmsMessage,
+        domain::sms::SmsSend,
+        domain::sms::SmsBatch,
+        WebhookEvent,
+        SmsOptOutEvent
+    )),
     modifiers(&ApiKeyAuth)
 )]
 pub struct ApiDoc;

@@ -87,18 +87,16 @@ async fn herald(args: &Args, pool: &PgPool) -> anyhow::Result<f64> {
     let rate = total as f64 / started.elapsed().as_secs_f64();
     let _ = stop_tx.send(());
     let _ = running.await;
-    sqlx::query("DELETE FROM apalis.jobs WHERE job_type = $1")
-        .bind(BenchNoop::QUEUE)
-        .execute(pool)
-        .await?;
     Ok(rate)
 }
 
 const PEER_SCRIPT: &str = r#"
-import { run, makeWorkerUtils } from "graphile-worker";
+import { run, makeWorkerUtils, Logger } from "graphile-worker";
 const [, , connectionString, n] = process.argv;
 const total = Number(n);
-const utils = await makeWorkerUtils({ connectionString });
+// Quiet: a console line per job would measure the terminal, not the queue.
+const logger = new Logger(() => () => {});
+const utils = await makeWorkerUtils({ connectionString, logger });
 await utils.migrate();
 for (let i = 0; i < total; i += 1000) {
   const specs = [];
@@ -111,6 +109,7 @@ const finished = new Promise((r) => (finish = r));
 const started = Date.now();
 const runner = await run({
   connectionString,
+  logger,
   concurrency: 32,
   noHandleSignals: true,
   pollInterval: 1000,
@@ -138,7 +137,7 @@ async fn graphile(args: &Args) -> anyhow::Result<f64> {
                 "--silent",
                 "--no-audit",
                 "--no-fund",
-                "graphile-worker@0.16.6",
+                "graphile-worker@0.18.0",
             ])
             .current_dir(&dir)
             .status()?;
@@ -161,10 +160,48 @@ async fn graphile(args: &Args) -> anyhow::Result<f64> {
     Ok(v["jobs"].as_f64().unwrap_or(0.0) / v["seconds"].as_f64().unwrap_or(f64::INFINITY))
 }
 
-pub async fn compare(args: &Args, pool: &PgPool) -> anyhow::Result<serde_json::Value> {
-    let herald = herald(args, pool).await?;
-    let peer = graphile(args).await?;
-    Ok(
-        json!({"jobs": args.jobs, "herald_jobs_per_s": herald, "peer_jobs_per_s": peer, "ratio": herald / peer}),
+/// Row writes to a queue table so far (inserts, updates, deletes), from Postgres's statistics.
+async fn writes(pool: &PgPool, schema: &str, table: &str) -> anyhow::Result<(i64, i64, i64)> {
+    // Idle backends report their counts up to ten seconds after their last transaction.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    Ok(sqlx::query_as(
+        "SELECT coalesce(sum(n_tup_ins), 0)::bigint, coalesce(sum(n_tup_upd), 0)::bigint,
+                coalesce(sum(n_tup_del), 0)::bigint
+         FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = $2",
     )
+    .bind(schema)
+    .bind(table)
+    .fetch_one(pool)
+    .await?)
+}
+
+fn per_job(before: (i64, i64, i64), after: (i64, i64, i64), jobs: usize) -> serde_json::Value {
+    let n = jobs as f64;
+    json!({
+        "inserts": (after.0 - before.0) as f64 / n,
+        "updates": (after.1 - before.1) as f64 / n,
+        "deletes": (after.2 - before.2) as f64 / n,
+    })
+}
+
+pub async fn compare(args: &Args, pool: &PgPool) -> anyhow::Result<serde_json::Value> {
+    let before = writes(pool, "apalis", "jobs").await?;
+    let herald = herald(args, pool).await?;
+    let after = writes(pool, "apalis", "jobs").await?;
+    let herald_writes = per_job(before, after, args.jobs);
+    sqlx::query("DELETE FROM apalis.jobs WHERE job_type = $1")
+        .bind(BenchNoop::QUEUE)
+        .execute(pool)
+        .await?;
+    let peer = graphile(args).await?;
+    let peer_after = writes(pool, "graphile_worker", "_private_jobs").await?;
+    // graphile-worker's table is new in a fresh database, so its counts are this run's alone.
+    Ok(json!({
+        "jobs": args.jobs,
+        "herald_jobs_per_s": herald,
+        "peer_jobs_per_s": peer,
+        "ratio": herald / peer,
+        "herald_row_writes_per_job": herald_writes,
+        "peer_row_writes_per_job": per_job((0, 0, 0), peer_after, args.jobs),
+    }))
 }

@@ -128,6 +128,12 @@ async fn health_metrics_openapi_and_docs_are_served() {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
+    for schema in ["WebhookEvent", "SmsOptOutEvent", "SmsMessage", "ErrorBody"] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "{schema} missing"
+        );
+    }
     assert!(
         doc["paths"].get("/v1/auth/login").is_none(),
         "the public bundle holds only public routes"
