@@ -21,15 +21,17 @@ enum Duty {
     DeleteFinishedJobs,
     BuryDeadJobs,
     DisableFailingEndpoints,
+    ExpireAuthRecords,
 }
 
 impl Duty {
-    const ALL: [Duty; 5] = [
+    const ALL: [Duty; 6] = [
         Duty::ResendExpiredLeases,
         Duty::ExpireIdempotencyKeys,
         Duty::DeleteFinishedJobs,
         Duty::BuryDeadJobs,
         Duty::DisableFailingEndpoints,
+        Duty::ExpireAuthRecords,
     ];
 
     /// The advisory lock key of the duty (an arbitrary constant per duty, in Herald's range).
@@ -86,6 +88,18 @@ impl Duty {
             .execute(&mut *conn)
             .await?
             .rows_affected()),
+            // Failed logins count for 15 minutes; sessions are worthless once expired.
+            Duty::ExpireAuthRecords => {
+                let failures = sqlx::query("DELETE FROM login_failures WHERE failed_at < now() - interval '15 minutes'")
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < now() - interval '1 day'")
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                Ok(failures + sessions)
+            }
         }
     }
 }

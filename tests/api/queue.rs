@@ -129,3 +129,85 @@ async fn a_message_left_processing_past_its_lease_is_sent_again_with_a_note() {
         .unwrap();
     assert_eq!(m["status"], "DELIVERED");
 }
+
+#[tokio::test]
+async fn scheduler_duties_bury_dead_jobs_disable_failing_endpoints_and_expire_old_records() {
+    let app = spawn_app_with(herald::Roles::API, |s| {
+        s.insert("WEBHOOK_ALLOW_PRIVATE_TARGETS".into(), "true".into());
+    })
+    .await;
+    let t = app.signup("Acme").await;
+    let res = app
+        .post(
+            "/v1/webhook-endpoints",
+            Some(&t.token),
+            serde_json::json!({"url": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    sqlx::query("UPDATE webhook_endpoints SET failing_since = now() - interval '6 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    queue::push(
+        &mut conn,
+        SendMessage {
+            message_id: uuid::Uuid::now_v7(),
+            attempt: 0,
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    sqlx::query("UPDATE apalis.jobs SET status = 'Failed', attempts = max_attempts, last_result = '{\"Err\": \"boom\"}'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO login_failures (subject, failed_at) VALUES ('account:x', now() - interval '1 hour'), ('account:y', now())")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let config = domain::Config::from_source(&base_settings(&app.database_url)).unwrap();
+    scheduler::run_once(&app.pool, &scheduler::Settings::from_config(&config))
+        .await
+        .unwrap();
+
+    let count = |sql: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("SELECT count(*) FROM apalis.jobs").await, 0);
+    assert_eq!(
+        count("SELECT count(*) FROM dead_jobs WHERE queue = 'herald.send'").await,
+        1
+    );
+    assert_eq!(count("SELECT count(*) FROM webhook_endpoints WHERE NOT enabled AND disabled_reason LIKE 'every delivery attempt failed%'").await, 1);
+    assert_eq!(
+        count("SELECT count(*) FROM login_failures").await,
+        1,
+        "only the recent failure counts"
+    );
+
+    let dead = domain::dead_jobs::list(&app.pool, 10).await.unwrap();
+    assert_eq!(dead[0].last_error, Some(serde_json::json!({"Err": "boom"})));
+    assert_eq!(
+        domain::dead_jobs::redrive(&app.pool, None).await.unwrap(),
+        1
+    );
+    assert_eq!(count("SELECT count(*) FROM dead_jobs").await, 0);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM apalis.jobs WHERE job_type = 'herald.send' AND status = 'Pending'"
+        )
+        .await,
+        1
+    );
+}
