@@ -154,20 +154,7 @@ async fn twilio_429_5xx_and_time_outs_are_retried_later() {
         .as_str()
         .unwrap()
         .to_owned();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    loop {
-        let m: Value = app
-            .get(&format!("/v1/public/sms/{id}"), &key)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if m["status"] == "SENT" {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never sent: {m}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    app.wait_for_status(&key, &id, "SENT").await;
     let timeline = app.timeline(&key, &id).await;
     let codes: Vec<&str> = timeline
         .iter()
@@ -379,21 +366,8 @@ async fn the_generic_http_provider_passes_our_id_as_reference() {
         .as_str()
         .unwrap()
         .to_owned();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let m: Value = app
-            .get(&format!("/v1/public/sms/{id}"), &key)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if m["status"] == "SENT" {
-            assert_eq!(m["providerMessageId"], "agg-77");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let m = app.wait_for_status(&key, &id, "SENT").await;
+    assert_eq!(m["providerMessageId"], "agg-77");
     let reqs = server.received_requests().await.unwrap();
     assert_eq!(reqs.len(), 2, "the 503 was retried");
     let body: Value = serde_json::from_slice(&reqs[1].body).unwrap();
