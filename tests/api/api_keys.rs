@@ -74,12 +74,7 @@ async fn a_revoked_key_is_refused_on_its_next_request() {
         app.get("/v1/public/key", &key).await.status(),
         StatusCode::OK
     );
-    let id = app
-        .get("/v1/api-keys", &t.token)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["data"][0]["id"]
+    let id = app.get_json("/v1/api-keys", &t.token).await["data"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -149,12 +144,7 @@ async fn viewers_cannot_manage_keys_and_other_tenants_keys_are_not_found() {
     );
 
     app.api_key(&b, &["read:sms"]).await;
-    let id = app
-        .get("/v1/api-keys", &b.token)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["data"][0]["id"]
+    let id = app.get_json("/v1/api-keys", &b.token).await["data"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -215,12 +205,7 @@ async fn a_key_revoked_through_one_api_process_is_refused_by_another_that_cached
         .unwrap();
     assert_eq!(cached["name"], "test");
 
-    let id = first
-        .get("/v1/api-keys", &t.token)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["data"][0]["id"]
+    let id = first.get_json("/v1/api-keys", &t.token).await["data"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();

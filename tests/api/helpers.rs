@@ -318,6 +318,24 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// Sends one SMS and returns the new message's id.
+    pub async fn send_sms_id(&self, key: &str, to: &str) -> String {
+        self.send_sms(key, to).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A GET that must answer JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        self.get(path, token).await.json().await.unwrap()
+    }
+
+    /// An SMS message as the public API shows it now.
+    pub async fn message(&self, key: &str, id: &str) -> Value {
+        self.get_json(&format!("/v1/public/sms/{id}"), key).await
+    }
+
     pub async fn timeline(&self, key: &str, id: &str) -> Vec<Value> {
         let res = self
             .get(&format!("/v1/public/sms/{id}/timeline"), key)
@@ -333,12 +351,7 @@ impl TestApp {
     pub async fn wait_for_status(&self, key: &str, id: &str, status: &str) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let m: Value = self
-                .get(&format!("/v1/public/sms/{id}"), key)
-                .await
-                .json()
-                .await
-                .unwrap();
+            let m = self.message(key, id).await;
             if m["status"] == status {
                 return m;
             }

@@ -153,12 +153,7 @@ async fn a_tampered_or_missing_token_is_refused() {
 async fn logout_revokes_the_token_and_a_password_change_revokes_the_others() {
     let app = spawn_app().await;
     let t = app.signup("Acme").await;
-    let email = app
-        .get("/v1/auth/me", &t.token)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["user"]["email"]
+    let email = app.get_json("/v1/auth/me", &t.token).await["user"]["email"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -60,10 +60,7 @@ async fn a_job_pushed_by_the_api_is_run_by_a_worker_in_another_process() {
     let log = std::env::temp_dir().join(format!("herald-worker-{}.log", uuid::Uuid::now_v7()));
     let mut worker = herald(&["worker"], &app.database_url, &[], &log);
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     app.wait_for_status(&key, &id, "DELIVERED").await;
     let status = terminate(&mut worker);
     assert!(

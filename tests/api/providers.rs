@@ -58,10 +58,7 @@ async fn twilio_sends_with_basic_auth_and_our_status_callback() {
         .await;
     let app = twilio_app(&server, &[]).await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     let m = app.wait_for_status(&key, &id, "SENT").await;
     assert_eq!(m["providerMessageId"], "SM100");
     let req = &server.received_requests().await.unwrap()[0];
@@ -110,10 +107,7 @@ async fn twilio_permanent_errors_fail_at_once() {
         .await;
     let app = twilio_app(&server, &[]).await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     let m = app.wait_for_status(&key, &id, "FAILED").await;
     assert_eq!(m["error"]["code"], "TWILIO_21211");
     let timeline = app.timeline(&key, &id).await;
@@ -150,10 +144,7 @@ async fn twilio_429_5xx_and_time_outs_are_retried_later() {
         .await;
     let app = twilio_app(&server, &[("SMS_PROVIDER_TIMEOUT", "1s")]).await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     app.wait_for_status(&key, &id, "SENT").await;
     let timeline = app.timeline(&key, &id).await;
     let codes: Vec<&str> = timeline
@@ -187,10 +178,7 @@ async fn twilio_is_polled_for_messages_still_sent() {
         .await;
     let app = twilio_app(&server, &[("SMS_STATUS_POLL_AFTER", "1s")]).await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     let m = app.wait_for_status(&key, &id, "FAILED").await;
     assert_eq!(m["error"]["code"], "30003");
     assert_eq!(
@@ -225,10 +213,7 @@ async fn polling_gives_up_with_a_note_and_the_message_stays_sent() {
     )
     .await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let t = app.timeline(&key, &id).await;
@@ -242,12 +227,7 @@ async fn polling_gives_up_with_a_note_and_the_message_stays_sent() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let m: Value = app
-        .get(&format!("/v1/public/sms/{id}"), &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let m = app.message(&key, &id).await;
     assert_eq!(m["status"], "SENT");
     let polls = server
         .received_requests()
@@ -286,10 +266,7 @@ async fn termii_sends_with_the_sender_id_and_takes_signed_delivery_reports() {
     })
     .await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     let m = app.wait_for_status(&key, &id, "SENT").await;
     assert_eq!(m["providerMessageId"], "3017544054459155");
     let sent: Value =
@@ -326,10 +303,7 @@ async fn termii_sends_with_the_sender_id_and_takes_signed_delivery_reports() {
     app.wait_for_status(&key, &id, "DELIVERED").await;
 
     // Termii's refusal (a 4xx) fails the next message at once.
-    let id = app.send_sms(&key, "+2348067000112").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000112").await;
     let m = app.wait_for_status(&key, &id, "FAILED").await;
     assert_eq!(
         m["error"],
@@ -362,10 +336,7 @@ async fn the_generic_http_provider_passes_our_id_as_reference() {
     })
     .await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     let m = app.wait_for_status(&key, &id, "SENT").await;
     assert_eq!(m["providerMessageId"], "agg-77");
     let reqs = server.received_requests().await.unwrap();

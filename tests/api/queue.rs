@@ -1,7 +1,6 @@
 use std::time::Duration;
 
 use domain::queue::{self, SendMessage};
-use serde_json::Value;
 
 use crate::helpers::*;
 
@@ -44,10 +43,7 @@ async fn a_job_pushed_in_a_rolled_back_transaction_never_exists() {
 async fn a_duplicate_send_job_is_a_no_op() {
     let app = spawn_app().await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     app.wait_for_status(&key, &id, "DELIVERED").await;
     let mut conn = app.pool.acquire().await.unwrap();
     queue::push(
@@ -73,10 +69,7 @@ async fn a_duplicate_send_job_is_a_no_op() {
 async fn a_message_left_processing_past_its_lease_is_sent_again_with_a_note() {
     let app = spawn_app_with(herald::Roles::API, |_| {}).await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     // As if a worker claimed it and died during the provider call: PROCESSING, lease run out.
     sqlx::query("DELETE FROM apalis.jobs")
         .execute(&app.pool)
@@ -121,12 +114,7 @@ async fn a_message_left_processing_past_its_lease_is_sent_again_with_a_note() {
         types,
         vec!["sms_queued", "note", "sms_sent", "sms_delivered"]
     );
-    let m: Value = app
-        .get(&format!("/v1/public/sms/{id}"), &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let m = app.message(&key, &id).await;
     assert_eq!(m["status"], "DELIVERED");
 }
 

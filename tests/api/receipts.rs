@@ -52,10 +52,7 @@ async fn receipts_settled(app: &TestApp) {
 async fn a_dlr_delivers_a_message_that_had_no_receipt_and_a_repeat_adds_nothing() {
     let app = app_with_inbound().await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000002").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000002").await;
     let m = app.wait_for_status(&key, &id, "SENT").await;
     let provider_id = m["providerMessageId"].as_str().unwrap().to_owned();
 
@@ -90,12 +87,7 @@ async fn a_dlr_delivers_a_message_that_had_no_receipt_and_a_repeat_adds_nothing(
     .await;
     receipts_settled(&app).await;
     assert_eq!(entries_of(&app, &key, &id, "receipt_ignored").await, 1);
-    let m: Value = app
-        .get(&format!("/v1/public/sms/{id}"), &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let m = app.message(&key, &id).await;
     assert_eq!(m["status"], "DELIVERED");
 }
 
@@ -103,14 +95,8 @@ async fn a_dlr_delivers_a_message_that_had_no_receipt_and_a_repeat_adds_nothing(
 async fn dlr_states_map_to_statuses_notes_and_errors() {
     let app = app_with_inbound().await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let a = app.send_sms(&key, "+2348067100002").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let b = app.send_sms(&key, "+2348067200002").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let a = app.send_sms_id(&key, "+2348067100002").await;
+    let b = app.send_sms_id(&key, "+2348067200002").await;
     let pa = app.wait_for_status(&key, &a, "SENT").await["providerMessageId"]
         .as_str()
         .unwrap()
@@ -158,10 +144,7 @@ async fn dlr_states_map_to_statuses_notes_and_errors() {
 async fn a_receipt_that_outruns_the_send_is_held_and_applied_later() {
     let app = app_with_inbound().await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000002").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000002").await;
     app.wait_for_status(&key, &id, "SENT").await;
     post_dlr(
         &app,
@@ -276,10 +259,7 @@ async fn inbound_routes_check_tokens_and_signatures_and_are_off_by_default() {
 async fn the_signed_provider_route_moves_messages() {
     let app = app_with_inbound().await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let id = app.send_sms(&key, "+2348067000002").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000002").await;
     let pid = app.wait_for_status(&key, &id, "SENT").await["providerMessageId"]
         .as_str()
         .unwrap()
@@ -456,14 +436,7 @@ async fn opt_outs_are_managed_through_the_api() {
     assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "RECIPIENT_OPTED_OUT").await;
 
     let (_, viewer) = app.member(&a, "VIEWER").await;
-    assert_eq!(
-        app.get("/v1/sms/opt-outs", &viewer)
-            .await
-            .json::<Value>()
-            .await
-            .unwrap()["total"],
-        1
-    );
+    assert_eq!(app.get_json("/v1/sms/opt-outs", &viewer).await["total"], 1);
     assert_error(
         app.post(
             "/v1/sms/opt-outs",
@@ -489,14 +462,7 @@ async fn opt_outs_are_managed_through_the_api() {
         "NOT_FOUND",
     )
     .await;
-    assert_eq!(
-        app.get("/v1/sms/opt-outs", &b.token)
-            .await
-            .json::<Value>()
-            .await
-            .unwrap()["total"],
-        0
-    );
+    assert_eq!(app.get_json("/v1/sms/opt-outs", &b.token).await["total"], 0);
 
     assert_eq!(
         app.delete("/v1/sms/opt-outs/%2B2348067000111", &a.token)

@@ -50,18 +50,9 @@ async fn an_sms_goes_queued_processing_sent_delivered_in_order() {
 async fn sandbox_numbers_choose_failure_outcomes() {
     let app = spawn_app().await;
     let (_, key) = app.sms_tenant("Acme").await;
-    let refused = app.send_sms(&key, "+2348067000000").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let undelivered = app.send_sms(&key, "+2348067000001").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let silent = app.send_sms(&key, "+2348067000002").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let refused = app.send_sms_id(&key, "+2348067000000").await;
+    let undelivered = app.send_sms_id(&key, "+2348067000001").await;
+    let silent = app.send_sms_id(&key, "+2348067000002").await;
 
     let m = app.wait_for_status(&key, &refused, "FAILED").await;
     assert_eq!(m["error"]["code"], "SANDBOX_REFUSED");
@@ -79,12 +70,7 @@ async fn sandbox_numbers_choose_failure_outcomes() {
 
     app.wait_for_status(&key, &silent, "SENT").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let m: Value = app
-        .get(&format!("/v1/public/sms/{silent}"), &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let m = app.message(&key, &silent).await;
     assert_eq!(m["status"], "SENT");
 }
 
@@ -483,10 +469,7 @@ async fn another_organizations_messages_are_not_found() {
     let app = spawn_app_with(herald::Roles::API, |_| {}).await;
     let (_, key_a) = app.sms_tenant("A").await;
     let (tenant_b, key_b) = app.sms_tenant("B").await;
-    let id = app.send_sms(&key_a, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key_a, "+2348067000111").await;
     for path in [
         format!("/v1/public/sms/{id}"),
         format!("/v1/public/sms/{id}/timeline"),
@@ -512,14 +495,7 @@ async fn another_organizations_messages_are_not_found() {
         )
         .await;
     assert_error(res, StatusCode::NOT_FOUND, "NOT_FOUND").await;
-    assert_eq!(
-        app.get("/v1/public/sms", &key_b)
-            .await
-            .json::<Value>()
-            .await
-            .unwrap()["total"],
-        0
-    );
+    assert_eq!(app.get_json("/v1/public/sms", &key_b).await["total"], 0);
     assert_error(
         app.get("/v1/public/sms/not-a-uuid", &key_b).await,
         StatusCode::NOT_FOUND,

@@ -142,10 +142,7 @@ async fn every_status_change_is_delivered_signed_with_the_message_as_it_was() {
     let (tenant, key) = app.sms_tenant("Acme").await;
     let (endpoint_id, secret) =
         endpoint(&app, &tenant, format!("{}/hooks", server.uri()), json!([])).await;
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     app.wait_for_status(&key, &id, "DELIVERED").await;
     let deliveries = settled(&app, &tenant, &endpoint_id, 4).await;
     assert!(
@@ -480,10 +477,7 @@ async fn subscriptions_choose_events_and_disabled_endpoints_get_none_but_tests()
         (Some(false), &Value::Null)
     );
 
-    let id = app.send_sms(&key, "+2348067000111").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.send_sms_id(&key, "+2348067000111").await;
     app.wait_for_status(&key, &id, "DELIVERED").await;
     let res = app
         .post(
@@ -580,19 +574,12 @@ async fn endpoints_are_validated_guarded_and_isolated() {
         .to_owned();
     let (_, viewer) = app.member(&a, "VIEWER").await;
     assert_eq!(
-        app.get("/v1/webhook-endpoints", &viewer)
-            .await
-            .json::<Value>()
-            .await
-            .unwrap()["total"],
+        app.get_json("/v1/webhook-endpoints", &viewer).await["total"],
         1
     );
     assert!(
-        app.get(&format!("/v1/webhook-endpoints/{id}"), &viewer)
+        app.get_json(&format!("/v1/webhook-endpoints/{id}"), &viewer)
             .await
-            .json::<Value>()
-            .await
-            .unwrap()
             .get("secret")
             .is_none()
     );
