@@ -138,21 +138,15 @@ pub async fn remove_via_api(pool: &PgPool, organization_id: Uuid, raw_phone: &st
 }
 
 pub async fn list(pool: &PgPool, organization_id: Uuid, page: Page) -> Result<Paged<OptOut>> {
-    let total: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM sms_opt_outs WHERE organization_id = $1")
-            .bind(organization_id)
-            .fetch_one(pool)
-            .await?;
-    let rows = sqlx::query_as::<_, OptOut>(
-        "SELECT phone_number, source, created_at FROM sms_opt_outs WHERE organization_id = $1
-         ORDER BY created_at DESC, phone_number LIMIT $2 OFFSET $3",
+    crate::pagination::by_organization(
+        pool,
+        "sms_opt_outs",
+        "phone_number, source, created_at",
+        "created_at DESC, phone_number",
+        organization_id,
+        page,
     )
-    .bind(organization_id)
-    .bind(page.limit())
-    .bind(page.offset())
-    .fetch_all(pool)
-    .await?;
-    Ok(page.wrap(rows, total))
+    .await
 }
 
 /// Stores an inbound text as it arrived, for the inbound job to route.

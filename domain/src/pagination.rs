@@ -1,8 +1,10 @@
 //! `?page=1&pageSize=20`: page from 1, pageSize 1..100 (default 20); anything else is a 422.
 
 use serde::Serialize;
+use sqlx::{PgPool, postgres::PgRow};
+use uuid::Uuid;
 
-use crate::{Errors, FieldError};
+use crate::{Errors, FieldError, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -69,6 +71,36 @@ impl Page {
             total,
         }
     }
+}
+
+/// One page of an organization's rows of `table`, newest first by `order`, with the total.
+/// `table`, `columns` and `order` are constants of the caller, never input.
+pub async fn by_organization<R>(
+    pool: &PgPool,
+    table: &'static str,
+    columns: &'static str,
+    order: &'static str,
+    organization_id: Uuid,
+    page: Page,
+) -> Result<Paged<R>>
+where
+    R: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+{
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM {table} WHERE organization_id = $1"
+    )))
+    .bind(organization_id)
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns} FROM {table} WHERE organization_id = $1 ORDER BY {order} LIMIT $2 OFFSET $3"
+    )))
+    .bind(organization_id)
+    .bind(page.limit())
+    .bind(page.offset())
+    .fetch_all(pool)
+    .await?;
+    Ok(page.wrap(rows, total))
 }
 
 #[cfg(test)]

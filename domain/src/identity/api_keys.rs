@@ -114,20 +114,15 @@ pub async fn list_api_keys(
     organization_id: Uuid,
     page: Page,
 ) -> Result<Paged<ApiKey>> {
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM api_keys WHERE organization_id = $1")
-        .bind(organization_id)
-        .fetch_one(pool)
-        .await?;
-    let rows = sqlx::query_as::<_, ApiKey>(
-        "SELECT id, name, scopes, prefix, created_at, last_used_at, revoked_at FROM api_keys
-         WHERE organization_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+    crate::pagination::by_organization(
+        pool,
+        "api_keys",
+        "id, name, scopes, prefix, created_at, last_used_at, revoked_at",
+        "created_at DESC, id DESC",
+        organization_id,
+        page,
     )
-    .bind(organization_id)
-    .bind(page.limit())
-    .bind(page.offset())
-    .fetch_all(pool)
-    .await?;
-    Ok(page.wrap(rows, total))
+    .await
 }
 
 /// Revokes a key; the next request with it is refused, in every process: this one evicts it from its

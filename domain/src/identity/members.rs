@@ -34,20 +34,21 @@ fn check_owner_rule(actor: &User, touches_owner: bool) -> Result<()> {
 }
 
 pub async fn list_members(pool: &PgPool, organization_id: Uuid, page: Page) -> Result<Paged<User>> {
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE organization_id = $1")
-        .bind(organization_id)
-        .fetch_one(pool)
-        .await?;
-    let rows = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE organization_id = $1
-         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-    )))
-    .bind(organization_id)
-    .bind(page.limit())
-    .bind(page.offset())
-    .fetch_all(pool)
+    let rows: Paged<UserRow> = crate::pagination::by_organization(
+        pool,
+        "users",
+        USER_COLUMNS,
+        "created_at DESC, id DESC",
+        organization_id,
+        page,
+    )
     .await?;
-    Ok(page.wrap(rows.into_iter().map(User::from).collect(), total))
+    Ok(Paged {
+        data: rows.data.into_iter().map(User::from).collect(),
+        page: rows.page,
+        page_size: rows.page_size,
+        total: rows.total,
+    })
 }
 
 pub async fn add_member(pool: &PgPool, actor: &User, input: NewMember) -> Result<User> {

@@ -198,21 +198,15 @@ pub async fn get(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<Endpo
 }
 
 pub async fn list(pool: &PgPool, organization_id: Uuid, page: Page) -> Result<Paged<Endpoint>> {
-    let total: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM webhook_endpoints WHERE organization_id = $1")
-            .bind(organization_id)
-            .fetch_one(pool)
-            .await?;
-    let rows = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM webhook_endpoints WHERE organization_id = $1
-         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-    )))
-    .bind(organization_id)
-    .bind(page.limit())
-    .bind(page.offset())
-    .fetch_all(pool)
-    .await?;
-    Ok(page.wrap(rows, total))
+    crate::pagination::by_organization(
+        pool,
+        "webhook_endpoints",
+        COLUMNS,
+        "created_at DESC, id DESC",
+        organization_id,
+        page,
+    )
+    .await
 }
 
 pub async fn update(
