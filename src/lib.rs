@@ -57,6 +57,10 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<PgPool> {
     domain::db::create_database_if_missing(&config.database_url).await?;
     let pool = domain::db::connect(&config.database_url, config.database_pool_size).await?;
     domain::db::migrate(&pool).await?;
+    let resealed = domain::webhooks::reseal_secrets(&pool, config).await?;
+    if resealed > 0 {
+        tracing::info!(endpoints = resealed, "webhook signing secrets re-sealed, bound to their rows");
+    }
     Ok(pool)
 }
 
@@ -109,7 +113,9 @@ impl Application {
     }
 
     /// Runs until `stop` turns true: the API stops accepting and finishes requests, workers stop
-    /// taking jobs and finish running ones, the scheduler stops after its current duty.
+    /// taking jobs and finish running ones, the scheduler stops after its current duty. A role that
+    /// stops on its own before then (the HTTP server, the worker monitor, the scheduler) is an error,
+    /// so that the process exits non-zero and its supervisor restarts it.
     pub async fn run(self, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         let signal = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -118,12 +124,19 @@ impl Application {
         if let Some(listener) = self.listener {
             let state = api::AppState::new(self.pool.clone(), self.config.clone());
             tracing::info!(addr = %listener.local_addr()?, "API listening");
-            tasks.spawn(api::serve(
+            let served = api::serve(
                 listener,
                 state,
                 self.listen_pool.clone(),
                 signal(stop.clone()),
-            ));
+            );
+            tasks.spawn(async move { ("HTTP server", served.await) });
+        }
+        if let Some(addr) = self.config.metrics_bind_addr.filter(|_| self.roles.api) {
+            let listener = TcpListener::bind(addr).await?;
+            tracing::info!(%addr, "metrics listening");
+            let served = api::serve_metrics(listener, signal(stop.clone()));
+            tasks.spawn(async move { ("metrics server", served.await) });
         }
         if self.roles.worker {
             let ctx = jobs::JobContext::new(
@@ -131,7 +144,8 @@ impl Application {
                 self.listen_pool.clone(),
                 self.config.clone(),
             );
-            tasks.spawn(worker::run(ctx, signal(stop.clone())));
+            let ran = worker::run(ctx, signal(stop.clone()));
+            tasks.spawn(async move { ("worker monitor", ran.await) });
         }
         if self.roles.scheduler {
             let pool = self.pool.clone();
@@ -139,11 +153,19 @@ impl Application {
             let stop = signal(stop.clone());
             tasks.spawn(async move {
                 scheduler::run(pool, settings, stop).await;
-                Ok(())
+                ("scheduler", Ok(()))
             });
         }
         while let Some(done) = tasks.join_next().await {
-            done??;
+            let (role, result) = done?;
+            if !*stop.borrow() {
+                let why = match result {
+                    Ok(()) => "without an error".to_owned(),
+                    Err(e) => format!("{e:#}"),
+                };
+                anyhow::bail!("the {role} stopped on its own ({why}); exiting so that a supervisor restarts the process");
+            }
+            result?;
         }
         Ok(())
     }

@@ -97,6 +97,20 @@ impl IntoResponse for ApiError {
                         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
                     r
                 }
+                E::Busy {
+                    message,
+                    retry_after_secs,
+                } => {
+                    let mut r = body(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "SERVICE_UNAVAILABLE",
+                        &message,
+                        &[],
+                    );
+                    r.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                    r
+                }
                 E::Unavailable => body(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "SERVICE_UNAVAILABLE",

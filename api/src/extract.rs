@@ -1,7 +1,7 @@
 //! Extractors: the JSON body, query strings and paths in the contract's error shape, and the two
 //! kinds of caller: a session (control plane) and an API key (`/v1/public/*`).
 
-use std::marker::PhantomData;
+use std::{marker::PhantomData, net::IpAddr};
 
 use axum::{
     extract::{FromRequest, FromRequestParts, Request},
@@ -253,4 +253,78 @@ pub(crate) fn api_key_token(parts: &Parts) -> Result<&str, ApiError> {
         .into());
     }
     Ok(token)
+}
+
+/// The client a request comes from, as a rate-limit subject: the peer address, or the address a
+/// trusted proxy (`TRUSTED_PROXIES`) names in `X-Forwarded-For` (the right-most that is not itself
+/// a trusted proxy). IPv6 clients are counted per /64, the block one subscriber usually holds.
+pub struct ClientAddr(pub String);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or_else(|| anyhow::anyhow!("no peer address on the request"))
+            .map_err(Error::Internal)?;
+        let trusted = |ip: IpAddr| state.config.trusted_proxies.iter().any(|r| r.contains(ip));
+        let mut client = peer;
+        if trusted(peer) {
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .collect::<Vec<_>>();
+            for hop in forwarded.iter().rev() {
+                match hop.parse::<IpAddr>() {
+                    Ok(ip) if trusted(ip) => client = ip,
+                    Ok(ip) => {
+                        client = ip;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        Ok(ClientAddr(subject_of(client)))
+    }
+}
+
+fn subject_of(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subject_of;
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let a = subject_of("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = subject_of("2001:db8:1:2:bbbb::9".parse().unwrap());
+        assert_eq!(a, b);
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_ne!(a, subject_of("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(subject_of("::ffff:10.1.2.3".parse().unwrap()), "10.1.2.3");
+        assert_eq!(subject_of("192.0.2.7".parse().unwrap()), "192.0.2.7");
+    }
 }

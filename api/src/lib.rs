@@ -7,7 +7,7 @@ mod rate_limit;
 mod routes;
 mod telemetry;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
 
@@ -96,6 +97,7 @@ async fn public_auth(
 }
 
 pub fn router(state: AppState) -> Router {
+    let metrics_here = state.config.metrics_bind_addr.is_none();
     let public = routes::public_routes()
         .route_layer(middleware::from_fn_with_state(state.clone(), public_auth));
     let request_id = HeaderName::from_static("x-request-id");
@@ -103,7 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::control_routes())
         .merge(public)
         .merge(routes::inbound_routes())
-        .merge(routes::operations_routes())
+        .merge(routes::operations_routes(metrics_here))
         .merge(openapi::routes())
         .route_layer(
             TraceLayer::new_for_http()
@@ -121,6 +123,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// How long a client may take to send a request's headers, and to have its request answered.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
 pub async fn serve(
     listener: TcpListener,
@@ -133,11 +139,82 @@ pub async fn serve(
         listen_pool,
         state.keys.clone(),
     ));
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = serve_router(listener, router(state), shutdown).await;
     watcher.abort();
-    served?;
+    served
+}
+
+/// Serves `/metrics` alone (`METRICS_BIND_ADDR`), away from the public listener.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    telemetry::metrics_handle();
+    let app = Router::new().route("/metrics", axum::routing::get(routes::metrics));
+    serve_router(listener, app, shutdown).await
+}
+
+/// The accept loop: HTTP/1 and HTTP/2 with a header-read time-out (which `axum::serve` does not
+/// set), each connection's peer address for `ConnectInfo`, and a graceful stop.
+async fn serve_router(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo, TokioTimer},
+        server::{conn::auto::Builder, graceful::GracefulShutdown},
+        service::TowerToHyperService,
+    };
+    use tower::ServiceExt;
+
+    let app = app.layer(TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        REQUEST_TIMEOUT,
+    ));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(HEADER_READ_TIMEOUT));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let service = app
+            .clone()
+            .map_request(move |req: Request<hyper::body::Incoming>| {
+                let mut req = req.map(axum::body::Body::new);
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req
+            });
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
     Ok(())
 }

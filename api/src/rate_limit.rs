@@ -4,9 +4,10 @@
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
     time::{Duration, Instant},
 };
+
+use parking_lot::Mutex;
 
 use uuid::Uuid;
 
@@ -37,8 +38,15 @@ impl RateLimiter {
     }
 
     pub fn check(&self, key: Uuid) -> Decision {
+        self.take(key, 1)
+    }
+
+    /// Takes `cost` tokens at once (a batch counts each of its messages); refused whole when the
+    /// bucket holds fewer. A cost above the burst is refused with the wait for a full bucket.
+    pub fn take(&self, key: Uuid, cost: u32) -> Decision {
+        let cost = (cost.max(1) as f64).min(self.burst);
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        let mut buckets = self.buckets.lock();
         if buckets.len() > 100_000 {
             // Idle buckets are full anyway; dropping them loses nothing.
             let idle = Duration::from_secs_f64(self.burst / self.per_second);
@@ -48,9 +56,9 @@ impl RateLimiter {
         *tokens =
             (*tokens + now.duration_since(*last).as_secs_f64() * self.per_second).min(self.burst);
         *last = now;
-        let allowed = *tokens >= 1.0;
+        let allowed = *tokens >= cost;
         if allowed {
-            *tokens -= 1.0;
+            *tokens -= cost;
         }
         Decision {
             allowed,
@@ -60,7 +68,7 @@ impl RateLimiter {
             retry_after: if allowed {
                 0
             } else {
-                ((1.0 - *tokens) / self.per_second).ceil().max(1.0) as u64
+                ((cost - *tokens) / self.per_second).ceil().max(1.0) as u64
             },
         }
     }
@@ -83,5 +91,16 @@ mod tests {
             r.check(Uuid::now_v7()).allowed,
             "keys have their own buckets"
         );
+    }
+
+    #[test]
+    fn a_batch_counts_each_of_its_messages() {
+        let r = RateLimiter::new(10, 100);
+        let k = Uuid::now_v7();
+        assert!(r.take(k, 60).allowed);
+        let d = r.take(k, 60);
+        assert!(!d.allowed, "40 left, 60 asked");
+        assert_eq!(d.retry_after, 2);
+        assert!(r.take(k, 40).allowed);
     }
 }

@@ -60,7 +60,7 @@ async fn herald(args: &Args, pool: &PgPool) -> anyhow::Result<f64> {
             ))
             .concurrency(CONCURRENCY)
             .catch_panic()
-            .timeout(worker::handler_timeout(heartbeat))
+            .timeout((heartbeat * domain::config::MISSED_HEARTBEATS).mul_f64(0.8))
             .build(noop)
     });
     let running = tokio::spawn(monitor.run_with_signal(async move {

@@ -4,7 +4,13 @@
 //! stops start-up with a message naming it. With no settings at all a development install still
 //! starts: secrets are generated once and kept in a local file (never in production).
 
-use std::{collections::HashMap, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    str::FromStr,
+    time::Duration,
+};
 
 use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use rand::RngCore;
@@ -124,9 +130,62 @@ pub struct Config {
     pub queue_heartbeat: Duration,
     /// How long a send job may hold a message in PROCESSING before the scheduler sends it again.
     pub send_lease: Duration,
+    /// How long one send job may run (the provider call included) before it is stopped.
+    pub send_timeout: Duration,
+    /// How many times a message's lease may run out before it ends FAILED (`LEASE_EXHAUSTED`).
+    pub send_lease_rescues: i32,
+    /// Signups allowed per client address and hour; 0 turns the limit off.
+    pub signups_per_hour_per_address: u32,
+    /// Peers whose `X-Forwarded-For` is believed (address ranges).
+    pub trusted_proxies: Vec<IpRange>,
+    /// Where `/metrics` is served instead of the public listener, when set.
+    pub metrics_bind_addr: Option<SocketAddr>,
     /// Where generated development secrets were kept, when they were (for the start-up warning).
     pub dev_secrets_file: Option<PathBuf>,
 }
+
+/// An address range (`10.0.0.0/8`, `::1`, `fd00::/8`) as `TRUSTED_PROXIES` lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    pub network: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpRange {
+    pub fn parse(raw: &str) -> Option<IpRange> {
+        let (addr, prefix) = match raw.trim().split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (raw.trim().parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpRange {
+            network: addr,
+            prefix,
+        })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn bits(ip: IpAddr) -> (u128, u8) {
+            match ip {
+                IpAddr::V4(v4) => (u32::from(v4) as u128, 32),
+                IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                    Some(v4) => (u32::from(v4) as u128, 32),
+                    None => (u128::from(v6), 128),
+                },
+            }
+        }
+        let ((net, width), (addr, addr_width)) = (bits(self.network), bits(ip));
+        if width != addr_width {
+            return false;
+        }
+        let shift = width - self.prefix;
+        shift as u32 >= u128::BITS || (net >> shift) == (addr >> shift)
+    }
+}
+
+/// The window of three heartbeats after which a silent worker's jobs are taken back.
+pub const MISSED_HEARTBEATS: u32 = 3;
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -390,7 +449,41 @@ impl Config {
             }
         };
         let sms = sms_settings(src)?;
-        Ok(Config {
+        if environment == Environment::Development && !bind_addr.ip().is_loopback() {
+            return Err(err(
+                "BIND_ADDR",
+                format!(
+                    "{bind_addr} is not a loopback address: HERALD_ENV=development (the default) runs on \
+                     generated secrets and serves only this machine; set HERALD_ENV=production with real \
+                     secrets to listen on other interfaces"
+                ),
+            ));
+        }
+        let trusted_proxies = match src.get("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    IpRange::parse(p).ok_or_else(|| {
+                        err(
+                            "TRUSTED_PROXIES",
+                            format!("expected addresses or ranges like 10.0.0.0/8, got {p:?}"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let metrics_bind_addr = match src.get("METRICS_BIND_ADDR") {
+            None => None,
+            Some(raw) => Some(
+                raw.trim()
+                    .parse()
+                    .map_err(|_| err("METRICS_BIND_ADDR", format!("expected host:port, got {raw:?}")))?,
+            ),
+        };
+        let config = Config {
             environment,
             database_url: src
                 .get("DATABASE_URL")
@@ -412,8 +505,73 @@ impl Config {
             webhooks: webhook_settings(src)?,
             queue_heartbeat: duration(src, "QUEUE_HEARTBEAT", Duration::from_secs(10))?,
             send_lease: duration(src, "SEND_LEASE", Duration::from_secs(60))?,
+            send_timeout: duration(src, "SEND_TIMEOUT", Duration::from_secs(24))?,
+            send_lease_rescues: positive(src, "SEND_LEASE_RESCUES", 3i32)?,
+            signups_per_hour_per_address: parsed(
+                src,
+                "SIGNUPS_PER_HOUR_PER_ADDRESS",
+                10u32,
+                "a whole number (0 turns the limit off)",
+            )?,
+            trusted_proxies,
+            metrics_bind_addr,
             dev_secrets_file,
-        })
+        };
+        config.check_timing()?;
+        Ok(config)
+    }
+
+    /// The time-out of every job but the send (receipts, polls, inbound texts, webhook deliveries):
+    /// below the three-heartbeat window, so a live worker never has a running job taken from it.
+    pub fn job_timeout(&self) -> Duration {
+        (self.queue_heartbeat * MISSED_HEARTBEATS).mul_f64(0.8)
+    }
+
+    /// Settings that depend on each other, checked together at start-up.
+    fn check_timing(&self) -> Result<(), ConfigError> {
+        let window = self.queue_heartbeat * MISSED_HEARTBEATS;
+        let show = |d: Duration| format!("{}ms", d.as_millis());
+        if self.send_timeout >= window {
+            return Err(err(
+                "SEND_TIMEOUT",
+                format!(
+                    "must be below three QUEUE_HEARTBEATs ({}), or a live worker's send would be taken from it; got {}",
+                    show(window),
+                    show(self.send_timeout)
+                ),
+            ));
+        }
+        if self.sms.provider_timeout >= self.send_timeout {
+            return Err(err(
+                "SMS_PROVIDER_TIMEOUT",
+                format!(
+                    "must be below SEND_TIMEOUT ({}), so a provider call ends before its job does; got {}",
+                    show(self.send_timeout),
+                    show(self.sms.provider_timeout)
+                ),
+            ));
+        }
+        if self.send_lease < self.send_timeout + Duration::from_secs(5) {
+            return Err(err(
+                "SEND_LEASE",
+                format!(
+                    "must be at least SEND_TIMEOUT + 5s ({}), or a running send would be rescued and sent twice; got {}",
+                    show(self.send_timeout + Duration::from_secs(5)),
+                    show(self.send_lease)
+                ),
+            ));
+        }
+        if self.webhooks.timeout >= self.job_timeout() {
+            return Err(err(
+                "WEBHOOK_TIMEOUT",
+                format!(
+                    "must be below the delivery job's time-out ({}, from QUEUE_HEARTBEAT); got {}",
+                    show(self.job_timeout()),
+                    show(self.webhooks.timeout)
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -601,9 +759,59 @@ mod tests {
         let b = Config::from_source(&m).unwrap();
         assert_eq!(a.jwt_secret, b.jwt_secret);
         assert_eq!(a.dev_secrets_file.as_deref(), Some(file.as_path()));
-        let sealed = a.secrets.seal(b"hello");
-        assert_eq!(b.secrets.open(&sealed).unwrap(), b"hello");
+        let sealed = a.secrets.seal(b"hello", "r");
+        assert_eq!(b.secrets.open(&sealed, "r").unwrap(), b"hello");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn settings_that_depend_on_each_other_are_checked_together() {
+        for (pairs, name) in [
+            (vec![("SEND_TIMEOUT", "30s")], "SEND_TIMEOUT"),
+            (vec![("SEND_TIMEOUT", "10s"), ("SMS_PROVIDER_TIMEOUT", "10s")], "SMS_PROVIDER_TIMEOUT"),
+            (vec![("SEND_LEASE", "28s")], "SEND_LEASE"),
+            (vec![("WEBHOOK_TIMEOUT", "24s")], "WEBHOOK_TIMEOUT"),
+            (vec![("QUEUE_HEARTBEAT", "1s")], "SEND_TIMEOUT"),
+        ] {
+            let e = Config::from_source(&src(&pairs)).err().unwrap();
+            assert_eq!(e.name, name, "{pairs:?}");
+        }
+        let c = Config::from_source(&src(&[
+            ("QUEUE_HEARTBEAT", "1s"),
+            ("SEND_TIMEOUT", "2s"),
+            ("SMS_PROVIDER_TIMEOUT", "1s"),
+            ("SEND_LEASE", "7s"),
+            ("WEBHOOK_TIMEOUT", "2s"),
+        ]))
+        .unwrap();
+        assert_eq!(c.send_lease_rescues, 3);
+        assert_eq!(c.job_timeout(), Duration::from_millis(2400));
+    }
+
+    #[test]
+    fn development_listens_on_loopback_only() {
+        let e = Config::from_source(&src(&[("BIND_ADDR", "0.0.0.0:8080")]))
+            .err()
+            .unwrap();
+        assert_eq!(e.name, "BIND_ADDR");
+        assert!(Config::from_source(&src(&[("BIND_ADDR", "[::1]:8080")])).is_ok());
+        let mut prod = src(&[("BIND_ADDR", "0.0.0.0:8080"), ("HERALD_ENV", "production")]);
+        prod.insert("HERALD_ENV".into(), "production".into());
+        assert!(Config::from_source(&prod).is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_are_address_ranges() {
+        let c = Config::from_source(&src(&[("TRUSTED_PROXIES", "10.0.0.0/8, ::1")])).unwrap();
+        let r = &c.trusted_proxies;
+        assert!(r[0].contains("10.2.3.4".parse().unwrap()));
+        assert!(!r[0].contains("11.2.3.4".parse().unwrap()));
+        assert!(r[1].contains("::1".parse().unwrap()));
+        assert!(IpRange::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        let e = Config::from_source(&src(&[("TRUSTED_PROXIES", "10.0.0.0/33")]))
+            .err()
+            .unwrap();
+        assert_eq!(e.name, "TRUSTED_PROXIES");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use aes_gcm::{
     Aes256Gcm,
-    aead::{Aead, KeyInit},
+    aead::{Aead, KeyInit, Payload},
 };
 use base64::{
     Engine,
@@ -14,8 +14,12 @@ use subtle::ConstantTimeEq;
 
 /// AES-256-GCM for secrets kept in the database (DKIM keys, provider tokens, webhook secrets).
 ///
-/// The stored form is `v1:<key id>:<base64 nonce ‖ ciphertext>`: a random 96-bit nonce per value and
+/// The stored form is `v2:<key id>:<base64 nonce ‖ ciphertext>`: a random 96-bit nonce per value and
 /// the id of the key that sealed it, so that a new key can be introduced while old values still open.
+/// Every value is bound to the row it belongs to (associated data such as
+/// `webhook_endpoints:secret:<id>`), so a sealed value copied into another row does not open. The
+/// earlier unbound form `v1:…` opens only through [`SecretBox::open_unbound`], which the start-up
+/// re-sealing uses.
 #[derive(Clone)]
 pub struct SecretBox {
     current: (String, Aes256Gcm),
@@ -73,23 +77,41 @@ impl SecretBox {
         Ok(self)
     }
 
-    pub fn seal(&self, plaintext: &[u8]) -> String {
+    /// Seals `plaintext` bound to `aad` (the row it is stored in).
+    pub fn seal(&self, plaintext: &[u8], aad: &str) -> String {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let (id, cipher) = &self.current;
+        let payload = Payload {
+            msg: plaintext,
+            aad: aad.as_bytes(),
+        };
         let ciphertext = cipher
-            .encrypt(&nonce.into(), plaintext)
+            .encrypt(&nonce.into(), payload)
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ciphertext);
-        format!("v1:{id}:{}", B64.encode(out))
+        format!("v2:{id}:{}", B64.encode(out))
     }
 
-    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, OpenError> {
+    /// Opens a value sealed by [`SecretBox::seal`] for the same `aad`.
+    pub fn open(&self, sealed: &str, aad: &str) -> Result<Vec<u8>, OpenError> {
+        self.open_as("v2", sealed, aad.as_bytes())
+    }
+
+    /// Opens a value of the earlier, unbound form (`v1:`), to re-seal it bound to its row.
+    pub fn open_unbound(&self, sealed: &str) -> Result<Vec<u8>, OpenError> {
+        self.open_as("v1", sealed, b"")
+    }
+
+    fn open_as(&self, version: &str, sealed: &str, aad: &[u8]) -> Result<Vec<u8>, OpenError> {
         let mut parts = sealed.splitn(3, ':');
-        let (Some("v1"), Some(id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(v), Some(id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(OpenError::Malformed);
         };
+        if v != version {
+            return Err(OpenError::Malformed);
+        }
         let cipher = std::iter::once(&self.current)
             .chain(&self.previous)
             .find(|(k, _)| k == id)
@@ -102,7 +124,13 @@ impl SecretBox {
         let (nonce, ciphertext) = raw.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| OpenError::Malformed)?;
         cipher
-            .decrypt(&nonce.into(), ciphertext)
+            .decrypt(
+                &nonce.into(),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
             .map_err(|_| OpenError::Tampered)
     }
 
@@ -143,38 +171,49 @@ mod tests {
     #[test]
     fn sealed_values_open_and_use_a_fresh_nonce_each_time() {
         let b = sb("k1", 1);
-        let a1 = b.seal(b"whatsapp-token");
-        let a2 = b.seal(b"whatsapp-token");
+        let a1 = b.seal(b"whatsapp-token", "t:c:1");
+        let a2 = b.seal(b"whatsapp-token", "t:c:1");
         assert_ne!(a1, a2);
-        assert!(a1.starts_with("v1:k1:"));
-        assert_eq!(b.open(&a1).unwrap(), b"whatsapp-token");
-        assert_eq!(b.open(&a2).unwrap(), b"whatsapp-token");
+        assert!(a1.starts_with("v2:k1:"));
+        assert_eq!(b.open(&a1, "t:c:1").unwrap(), b"whatsapp-token");
+        assert_eq!(b.open(&a2, "t:c:1").unwrap(), b"whatsapp-token");
+    }
+
+    #[test]
+    fn a_value_moved_to_another_row_does_not_open() {
+        let b = sb("k1", 1);
+        let sealed = b.seal(b"whsec_x", "webhook_endpoints:secret:a");
+        assert_eq!(
+            b.open(&sealed, "webhook_endpoints:secret:b"),
+            Err(OpenError::Tampered)
+        );
+        assert_eq!(b.open_unbound(&sealed), Err(OpenError::Malformed));
     }
 
     #[test]
     fn a_tampered_value_does_not_open() {
         let b = sb("k1", 1);
-        let sealed = b.seal(b"secret");
+        let sealed = b.seal(b"secret", "r");
         let mut raw = B64.decode(sealed.rsplit(':').next().unwrap()).unwrap();
         let last = raw.len() - 1;
         raw[last] ^= 1;
-        let forged = format!("v1:k1:{}", B64.encode(raw));
-        assert_eq!(b.open(&forged), Err(OpenError::Tampered));
-        assert_eq!(b.open("nonsense"), Err(OpenError::Malformed));
+        let forged = format!("v2:k1:{}", B64.encode(raw));
+        assert_eq!(b.open(&forged, "r"), Err(OpenError::Tampered));
+        assert_eq!(b.open("nonsense", "r"), Err(OpenError::Malformed));
     }
 
     #[test]
     fn rotation_keeps_old_values_readable() {
         let old = sb("k1", 1);
-        let sealed = old.seal(b"dkim-private-key");
+        let sealed = old.seal(b"dkim-private-key", "r");
         let rotated = sb("k2", 2)
             .with_previous_key("k1", &B64.encode([1u8; 32]))
             .unwrap();
-        assert_eq!(rotated.open(&sealed).unwrap(), b"dkim-private-key");
+        assert_eq!(rotated.open(&sealed, "r").unwrap(), b"dkim-private-key");
         assert!(rotated.needs_reseal(&sealed));
-        assert!(!rotated.needs_reseal(&rotated.seal(b"x")));
+        assert!(!rotated.needs_reseal(&rotated.seal(b"x", "r")));
         assert_eq!(
-            sb("k3", 3).open(&sealed),
+            sb("k3", 3).open(&sealed, "r"),
             Err(OpenError::UnknownKey("k1".into()))
         );
     }

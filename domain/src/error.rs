@@ -53,6 +53,12 @@ pub enum Error {
     /// The database cannot be reached; the request had no effect.
     #[error("service unavailable")]
     Unavailable,
+    /// Too much of a bounded resource is in use (password hashing); try again shortly.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

@@ -16,27 +16,33 @@ pub struct Recorded {
     pub occurred_at: DateTime<Utc>,
 }
 
+/// One timeline entry: what it is, and the provider answer behind it where there is one.
+pub struct Entry<'a> {
+    pub organization_id: Uuid,
+    pub message_id: Option<Uuid>,
+    pub event_type: &'a str,
+    pub status: Option<&'a str>,
+    /// What tenants see on the timeline and in the webhook.
+    pub detail: Option<Value>,
+    /// The provider's whole answer: operators only, never served.
+    pub provider_answer: Option<Value>,
+}
+
 /// Records a timeline entry on the caller's transaction.
-pub async fn record(
-    conn: &mut PgConnection,
-    organization_id: Uuid,
-    message_id: Option<Uuid>,
-    event_type: &str,
-    status: Option<&str>,
-    detail: Option<Value>,
-) -> Result<Recorded> {
+pub async fn record(conn: &mut PgConnection, e: Entry<'_>) -> Result<Recorded> {
     let id = Uuid::now_v7();
     let occurred_at = Utc::now();
     sqlx::query(
-        "INSERT INTO events (id, organization_id, message_id, type, status, detail, occurred_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO events (id, organization_id, message_id, type, status, detail, provider_answer, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
-    .bind(organization_id)
-    .bind(message_id)
-    .bind(event_type)
-    .bind(status)
-    .bind(detail)
+    .bind(e.organization_id)
+    .bind(e.message_id)
+    .bind(e.event_type)
+    .bind(e.status)
+    .bind(e.detail)
+    .bind(e.provider_answer)
     .bind(occurred_at)
     .execute(&mut *conn)
     .await?;
@@ -45,26 +51,10 @@ pub async fn record(
 
 /// Records a customer-visible event and, in the same transaction, its webhook deliveries with `data`
 /// frozen as it is now.
-#[allow(clippy::too_many_arguments)]
-pub async fn publish(
-    conn: &mut PgConnection,
-    organization_id: Uuid,
-    message_id: Option<Uuid>,
-    event_type: &str,
-    status: Option<&str>,
-    detail: Option<Value>,
-    data: &Value,
-) -> Result<Uuid> {
-    let r = record(
-        conn,
-        organization_id,
-        message_id,
-        event_type,
-        status,
-        detail,
-    )
-    .await?;
-    let event = OutEvent::new(r.id, event_type, r.occurred_at, organization_id, data);
+pub async fn publish(conn: &mut PgConnection, e: Entry<'_>, data: &Value) -> Result<Uuid> {
+    let (organization_id, event_type) = (e.organization_id, e.event_type.to_owned());
+    let r = record(conn, e).await?;
+    let event = OutEvent::new(r.id, &event_type, r.occurred_at, organization_id, data);
     webhooks::fan_out(conn, organization_id, &[event]).await?;
     Ok(r.id)
 }

@@ -61,17 +61,31 @@ async fn emit(
         "source": source.as_str(),
         "occurredAt": Utc::now(),
     });
-    events::publish(
-        conn,
+    let entry = events::Entry {
         organization_id,
-        None,
-        "sms_opt_out",
-        None,
-        Some(detail.clone()),
-        &detail,
-    )
-    .await?;
+        message_id: None,
+        event_type: "sms_opt_out",
+        status: None,
+        detail: Some(detail.clone()),
+        provider_answer: None,
+    };
+    events::publish(conn, entry, &detail).await?;
     Ok(())
+}
+
+/// Whether a handset has opted out of an organization's messages.
+pub async fn is_opted_out(
+    conn: &mut PgConnection,
+    organization_id: Uuid,
+    phone: &str,
+) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sms_opt_outs WHERE organization_id = $1 AND phone_number = $2)",
+    )
+    .bind(organization_id)
+    .bind(phone)
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// Adds an opt-out; None when the handset had already opted out (nothing changes, no event).

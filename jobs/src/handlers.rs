@@ -5,7 +5,7 @@ use apalis::prelude::{BoxDynError, Data};
 use chrono::Utc;
 use domain::{
     messages::{
-        self, Change, Channel, MessageError, Status,
+        self, Change, MessageError, Status, answers,
         receipts::{self, NewReceipt, ReceiptOutcome},
     },
     opt_outs,
@@ -14,7 +14,7 @@ use domain::{
 use serde_json::json;
 use tracing::{info, warn};
 
-use crate::JobContext;
+use crate::{JobContext, ProviderError};
 
 /// Transient provider errors are tried this many times in all before the message fails.
 pub const MAX_SEND_ATTEMPTS: i32 = 5;
@@ -30,62 +30,78 @@ fn after(d: std::time::Duration) -> chrono::DateTime<Utc> {
 
 pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
     let lease = ctx.config.send_lease;
-    let Some(message) = messages::claim_for_send(&ctx.pool, &job, lease).await? else {
+    let configured = ctx.configured_channels();
+    let Some(message) = messages::claim_for_send(&ctx.pool, &job, lease, configured).await? else {
         return Ok(());
     };
-    let result = match message.channel {
-        Channel::Sms => ctx.sms.send(&message).await,
-        other => {
-            return Err(format!(
-                "no provider is configured for the {} channel",
-                other.as_str()
-            )
-            .into());
-        }
+    let Some(provider) = ctx.provider_for(message.channel) else {
+        return Err(format!("no provider for the {} channel", message.channel.as_str()).into());
     };
-    let provider = ctx.sms.name();
+    let result = provider.send(&message).await;
+    let name = provider.name();
     match result {
         Ok(accepted) => {
+            // What the provider said is sanitised before it is stored, so that recording SENT
+            // cannot fail (and the lease rescue never sends the message again because of it).
+            let answer = answers::sanitize(accepted.raw);
+            let mut detail = answers::shown(name, &answer);
+            let provider_message_id = accepted
+                .provider_message_id
+                .as_deref()
+                .and_then(answers::provider_id);
+            if provider_message_id.is_none()
+                && let Some(d) = detail.as_object_mut()
+            {
+                d.insert(
+                    "note".into(),
+                    json!("the provider's answer held no usable message id; receipts cannot be matched to this message"),
+                );
+            }
             let change = Change {
-                provider: Some(provider.to_owned()),
-                provider_message_id: Some(accepted.provider_message_id),
-                detail: Some(accepted.raw),
+                provider: Some(name.to_owned()),
+                provider_message_id,
+                detail: Some(detail),
+                answer: Some(answer),
                 ..Change::default()
             };
-            let poll_at = ctx
-                .sms
+            let poll_at = provider
                 .can_poll()
                 .then(|| after(ctx.config.sms.status_poll_after));
             messages::record_outcome(&ctx.pool, &message, Status::Sent, change, poll_at).await?;
-            info!(message_id = %message.id, provider, "message handed to the provider");
+            info!(message_id = %message.id, provider = name, "message handed to the provider");
         }
         Err(e) if e.transient && message.send_attempts < MAX_SEND_ATTEMPTS => {
             let wait = e
                 .retry_after
                 .and_then(|d| chrono::Duration::from_std(d).ok())
                 .unwrap_or_else(|| backoff(message.send_attempts));
-            let error = MessageError {
-                code: e.code,
-                message: e.message,
-            };
-            warn!(message_id = %message.id, provider, code = %error.code, "transient provider error; retrying");
+            let error = stored_error(&e);
+            warn!(message_id = %message.id, provider = name, code = %error.code, "transient provider error; retrying");
             messages::record_retry(&ctx.pool, &message, &error, Utc::now() + wait, lease).await?;
         }
         Err(e) => {
-            warn!(message_id = %message.id, provider, code = %e.code, "provider refused the message");
+            let error = stored_error(&e);
+            warn!(message_id = %message.id, provider = name, code = %error.code, "provider refused the message");
+            let answer = e.raw.map(answers::sanitize);
             let change = Change {
-                provider: Some(provider.to_owned()),
-                error: Some(MessageError {
-                    code: e.code,
-                    message: e.message,
-                }),
-                detail: e.raw,
+                provider: Some(name.to_owned()),
+                error: Some(error),
+                detail: answer.as_ref().map(|a| answers::shown(name, a)),
+                answer,
                 ..Change::default()
             };
             messages::record_outcome(&ctx.pool, &message, Status::Failed, change, None).await?;
         }
     }
     Ok(())
+}
+
+/// A provider's error code and message as they may be stored.
+fn stored_error(e: &ProviderError) -> MessageError {
+    MessageError {
+        code: answers::text(&e.code, 64),
+        message: answers::text(&e.message, 1000),
+    }
 }
 
 pub async fn process_receipt(
@@ -118,7 +134,8 @@ pub async fn poll_status(job: PollStatus, ctx: Data<JobContext>) -> Result<(), B
         return Ok(());
     };
     let settings = &ctx.config.sms;
-    let give_up_at = message.created_at + chrono::Duration::from_std(settings.status_poll_give_up)?;
+    let sent_at = message.sent_at.unwrap_or(message.created_at);
+    let give_up_at = sent_at + chrono::Duration::from_std(settings.status_poll_give_up)?;
     let polled = match ctx.sms.poll(&provider_id).await {
         None => return Ok(()),
         Some(Ok(p)) => Some(p),

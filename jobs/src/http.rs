@@ -11,6 +11,7 @@ pub fn client(timeout: Duration) -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(timeout)
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -48,7 +49,7 @@ pub async fn read(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let text = res.text().await.map_err(|e| unreachable(provider, e))?;
+    let text = read_capped(provider, res).await?;
     let body: Value = serde_json::from_str(&text)
         .unwrap_or_else(|_| json!({ "text": text.chars().take(1024).collect::<String>() }));
     if status.is_success() {
@@ -70,13 +71,17 @@ pub async fn read(
     })
 }
 
-/// A 2xx answer that lacks the field the adapter needs is the provider's fault, not the message's.
-pub fn malformed(provider: &str, body: &Value) -> ProviderError {
-    ProviderError {
-        transient: true,
-        code: "PROVIDER_MALFORMED_RESPONSE".into(),
-        message: format!("{provider} answered without a message id"),
-        retry_after: None,
-        raw: Some(body.clone()),
+/// The largest provider answer read; the rest is not read (an answer is a few hundred bytes).
+const MAX_ANSWER_READ: usize = 64 * 1024;
+
+async fn read_capped(provider: &str, mut res: Response) -> Result<String, ProviderError> {
+    let mut bytes = Vec::new();
+    while bytes.len() < MAX_ANSWER_READ {
+        match res.chunk().await.map_err(|e| unreachable(provider, e))? {
+            Some(chunk) => bytes.extend_from_slice(&chunk),
+            None => break,
+        }
     }
+    bytes.truncate(MAX_ANSWER_READ);
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

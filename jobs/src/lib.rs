@@ -7,7 +7,7 @@ mod webhooks;
 
 use std::sync::Arc;
 
-use domain::Config;
+use domain::{Config, messages::Channel};
 use sqlx::PgPool;
 
 pub use handlers::{poll_status, process_inbound, process_receipt, send_message};
@@ -38,6 +38,18 @@ impl JobContext {
     }
 }
 
+impl JobContext {
+    /// The channels that have a provider in this process; a message of any other channel fails
+    /// with `CHANNEL_NOT_CONFIGURED` instead of being claimed.
+    pub fn configured_channels(&self) -> &'static [Channel] {
+        &[Channel::Sms]
+    }
+
+    pub fn provider_for(&self, channel: Channel) -> Option<&sms::SmsProvider> {
+        (channel == Channel::Sms).then_some(&*self.sms)
+    }
+}
+
 /// A provider's refusal: transient ones (time-outs, 5xx, 429) are retried later, permanent ones fail
 /// the message at once.
 #[derive(Debug, Clone)]
@@ -49,9 +61,10 @@ pub struct ProviderError {
     pub raw: Option<serde_json::Value>,
 }
 
-/// A provider's acceptance: its id for the message, and what it answered.
+/// A provider's acceptance: its id for the message (None when its answer lacked one: the provider
+/// took the message all the same, so it is SENT, never sent again), and what it answered.
 #[derive(Debug, Clone)]
 pub struct ProviderAccepted {
-    pub provider_message_id: String,
+    pub provider_message_id: Option<String>,
     pub raw: serde_json::Value,
 }

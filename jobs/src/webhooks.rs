@@ -5,9 +5,11 @@
 use std::{
     collections::HashMap,
     net::{IpAddr, SocketAddr},
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
+
+use parking_lot::Mutex;
 
 use apalis::prelude::{BoxDynError, Data};
 use domain::{
@@ -23,6 +25,8 @@ use crate::JobContext;
 
 const EXCERPT_BYTES: usize = 1024;
 const PERMIT_WAIT: Duration = Duration::from_millis(500);
+/// Endpoints whose concurrency is tracked at once before idle ones are forgotten.
+const MAX_TRACKED_ENDPOINTS: usize = 1024;
 
 /// Resolves names to public addresses only.
 struct PublicOnly;
@@ -30,17 +34,16 @@ struct PublicOnly;
 impl Resolve for PublicOnly {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((name.as_str(), 0)).await {
+                Ok(found) => found.collect(),
+                Err(_) => Vec::new(),
+            };
             let public: Vec<SocketAddr> = addrs
                 .into_iter()
                 .filter(|a| targets::is_public(a.ip()))
                 .collect();
             if public.is_empty() {
-                return Err(
-                    "the target resolves to a loopback, private, link-local or metadata address"
-                        .into(),
-                );
+                return Err(targets::NOT_PUBLIC.into());
             }
             Ok(Box::new(public.into_iter()) as Addrs)
         })
@@ -58,7 +61,10 @@ impl WebhookSender {
     pub fn new(config: &Config) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let settings = &config.webhooks;
+        // No proxy from the environment: a proxy would resolve the target itself, past the
+        // private-address check.
         let mut builder = reqwest::Client::builder()
+            .no_proxy()
             .timeout(settings.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION")))
@@ -77,13 +83,18 @@ impl WebhookSender {
     /// A slot of the endpoint's concurrency limit, waiting for one at most `PERMIT_WAIT`: a busy
     /// endpoint's surplus jobs give their worker slots back soon, so other tenants are not held up.
     async fn permit(&self, endpoint: uuid::Uuid) -> Option<OwnedSemaphorePermit> {
-        let semaphore = self
-            .limits
-            .lock()
-            .expect("limits lock")
-            .entry(endpoint)
-            .or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint)))
-            .clone();
+        let semaphore = {
+            let mut limits = self.limits.lock();
+            if limits.len() >= MAX_TRACKED_ENDPOINTS && !limits.contains_key(&endpoint) {
+                // Idle endpoints' semaphores hold nothing worth keeping: drop them.
+                let full = self.per_endpoint;
+                limits.retain(|_, s| s.available_permits() < full);
+            }
+            limits
+                .entry(endpoint)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint)))
+                .clone()
+        };
         tokio::time::timeout(PERMIT_WAIT, semaphore.acquire_owned())
             .await
             .ok()?
@@ -111,9 +122,7 @@ impl WebhookSender {
             })
             .and_then(|h| h.parse::<IpAddr>().ok());
         if !self.allow_private && literal_ip.is_some_and(|ip| !targets::is_public(ip)) {
-            return failed(
-                "the target is a loopback, private, link-local or metadata address".into(),
-            );
+            return failed(targets::NOT_PUBLIC.into());
         }
         let secrets = match endpoint.live_secrets(config) {
             Ok(s) => s,

@@ -4,7 +4,7 @@
 use std::{future::Future, time::Duration};
 
 use domain::{
-    messages::{self, Message},
+    messages::{self, Change, Channel, MessageError, Status},
     queue::{self, SendMessage},
 };
 use serde_json::json;
@@ -40,9 +40,8 @@ impl Duty {
     }
 
     async fn run(self, conn: &mut PgConnection, s: &Settings) -> domain::Result<u64> {
-        let lease = s.send_lease;
         match self {
-            Duty::ResendExpiredLeases => resend_expired_leases(conn, lease).await,
+            Duty::ResendExpiredLeases => resend_expired_leases(conn, s).await,
             Duty::ExpireIdempotencyKeys => Ok(sqlx::query(
                 "DELETE FROM idempotency_keys WHERE ctid IN (
                      SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '24 hours' LIMIT $1)",
@@ -108,6 +107,8 @@ impl Duty {
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     pub send_lease: Duration,
+    /// How many times a message's lease may run out before it ends FAILED.
+    pub lease_rescues: i32,
     pub disable_endpoints_after: Duration,
 }
 
@@ -115,6 +116,7 @@ impl Settings {
     pub fn from_config(c: &domain::Config) -> Self {
         Settings {
             send_lease: c.send_lease,
+            lease_rescues: c.send_lease_rescues,
             disable_endpoints_after: c.webhooks.disable_after,
         }
     }
@@ -122,57 +124,122 @@ impl Settings {
 
 /// A message left PROCESSING past its lease belonged to a worker that died during the provider call.
 /// It is sent again, with a timeline note saying so: the one way a message reaches a provider twice.
-async fn resend_expired_leases(conn: &mut PgConnection, lease: Duration) -> domain::Result<u64> {
-    let expired: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM messages WHERE status = 'PROCESSING' AND lease_until < now()
-         ORDER BY lease_until LIMIT 100 FOR UPDATE SKIP LOCKED",
+/// Set-based: one statement claims the batch, one writes the notes, one pushes the jobs. A message
+/// whose lease has run out `SEND_LEASE_RESCUES` times is not sent again: it ends FAILED with
+/// `LEASE_EXHAUSTED`.
+async fn resend_expired_leases(conn: &mut PgConnection, s: &Settings) -> domain::Result<u64> {
+    let exhausted: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, channel FROM messages
+         WHERE status = 'PROCESSING' AND lease_until < now() AND lease_rescues + 1 >= $1
+         ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED",
     )
+    .bind(s.lease_rescues)
+    .bind(BATCH)
     .fetch_all(&mut *conn)
     .await?;
-    for id in &expired {
-        let message: Message = messages::load_for_update(conn, *id).await?;
-        let note = json!({
-            "reason": "lease_expired",
-            "message": "the worker sending this message stopped before recording the provider's answer; sending it again",
-            "attempt": message.send_attempts,
-        });
-        messages::add_entry(conn, &message, "note", None, Some(note)).await?;
-        sqlx::query("UPDATE messages SET lease_until = now() + make_interval(secs => $2::bigint / 1000.0) WHERE id = $1")
-            .bind(id)
-            .bind(lease.as_millis() as i64)
-            .execute(&mut *conn)
-            .await?;
-        queue::push(
+    for (id, channel) in &exhausted {
+        let channel = Channel::parse(channel)
+            .ok_or_else(|| anyhow::anyhow!("message {id}: unknown channel {channel:?}"))?;
+        let change = Change {
+            error: Some(MessageError {
+                code: "LEASE_EXHAUSTED".into(),
+                message: format!(
+                    "the workers sending this message stopped {} times before recording the provider's answer; it is not sent again",
+                    s.lease_rescues
+                ),
+            }),
+            detail: Some(json!({"reason": "lease_exhausted", "leaseExpirations": s.lease_rescues})),
+            ..Change::default()
+        };
+        messages::transition(conn, *id, channel, Status::Failed, change).await?;
+    }
+    let rescued: Vec<(Uuid, Uuid, i32, i32)> = sqlx::query_as(
+        "UPDATE messages m SET lease_rescues = m.lease_rescues + 1,
+             lease_until = now() + make_interval(secs => $2::bigint / 1000.0)
+         FROM (SELECT id FROM messages
+               WHERE status = 'PROCESSING' AND lease_until < now() AND lease_rescues + 1 < $1
+               ORDER BY lease_until LIMIT $3 FOR UPDATE SKIP LOCKED) e
+         WHERE m.id = e.id
+         RETURNING m.id, m.organization_id, m.send_attempts, m.lease_rescues",
+    )
+    .bind(s.lease_rescues)
+    .bind(s.send_lease.as_millis() as i64)
+    .bind(BATCH)
+    .fetch_all(&mut *conn)
+    .await?;
+    if !rescued.is_empty() {
+        let event_ids: Vec<Uuid> = rescued.iter().map(|_| Uuid::now_v7()).collect();
+        let ids: Vec<Uuid> = rescued.iter().map(|r| r.0).collect();
+        let orgs: Vec<Uuid> = rescued.iter().map(|r| r.1).collect();
+        let details: Vec<serde_json::Value> = rescued
+            .iter()
+            .map(|(_, _, attempt, rescue)| {
+                json!({
+                    "reason": "lease_expired",
+                    "message": "the worker sending this message stopped before recording the provider's answer; sending it again",
+                    "attempt": attempt,
+                    "rescue": rescue,
+                })
+            })
+            .collect();
+        sqlx::query(
+            "INSERT INTO events (id, organization_id, message_id, type, detail, occurred_at)
+             SELECT id, organization_id, message_id, 'note', detail, now()
+             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::jsonb[])
+                 AS t(id, organization_id, message_id, detail)",
+        )
+        .bind(&event_ids)
+        .bind(&orgs)
+        .bind(&ids)
+        .bind(&details)
+        .execute(&mut *conn)
+        .await?;
+        queue::push_all(
             conn,
-            SendMessage {
-                message_id: *id,
-                attempt: message.send_attempts,
-            },
-            None,
+            rescued.iter().map(|(id, _, attempt, _)| {
+                (
+                    SendMessage {
+                        message_id: *id,
+                        attempt: *attempt,
+                    },
+                    None,
+                )
+            }),
         )
         .await?;
     }
-    Ok(expired.len() as u64)
+    Ok((exhausted.len() + rescued.len()) as u64)
 }
 
-/// Runs every duty once, each under its advisory lock; a duty another scheduler holds is skipped.
-pub async fn run_once(pool: &PgPool, settings: &Settings) -> domain::Result<()> {
+/// Runs every duty once, each under its advisory lock; a duty another scheduler holds is skipped,
+/// and a duty that fails is logged without keeping the others from running.
+pub async fn run_once(pool: &PgPool, settings: &Settings) -> usize {
+    let mut failed = 0;
     for duty in Duty::ALL {
-        let mut tx = pool.begin().await?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(duty.lock_key())
-            .fetch_one(&mut *tx)
-            .await?;
-        if !locked {
-            continue;
-        }
-        let n = duty.run(&mut tx, settings).await?;
-        tx.commit().await?;
-        if n > 0 {
-            tracing::info!(?duty, rows = n, "scheduler duty done");
+        match run_duty(pool, settings, duty).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(?duty, rows = n, "scheduler duty done"),
+            Err(e) => {
+                failed += 1;
+                tracing::warn!(?duty, error = %e, "scheduler duty failed; trying again at the next tick");
+            }
         }
     }
-    Ok(())
+    failed
+}
+
+async fn run_duty(pool: &PgPool, settings: &Settings, duty: Duty) -> domain::Result<u64> {
+    let mut tx = pool.begin().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(duty.lock_key())
+        .fetch_one(&mut *tx)
+        .await?;
+    if !locked {
+        return Ok(0);
+    }
+    let n = duty.run(&mut tx, settings).await?;
+    tx.commit().await?;
+    Ok(n)
 }
 
 pub async fn run(pool: PgPool, settings: Settings, shutdown: impl Future<Output = ()>) {
@@ -182,9 +249,7 @@ pub async fn run(pool: PgPool, settings: Settings, shutdown: impl Future<Output 
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tick.tick() => {
-                if let Err(e) = run_once(&pool, &settings).await {
-                    tracing::warn!(error = %e, "scheduler run failed; trying again at the next tick");
-                }
+                run_once(&pool, &settings).await;
             }
         }
     }

@@ -193,7 +193,13 @@ async fn killed_workers_lose_no_message_and_never_resend_a_sent_one() {
         worker: false,
         scheduler: true,
     };
-    let settings = [("SEND_LEASE", "2s"), ("QUEUE_HEARTBEAT", "1s")];
+    let settings = [
+        ("SEND_LEASE", "7s"),
+        ("SEND_TIMEOUT", "2s"),
+        ("SMS_PROVIDER_TIMEOUT", "1s"),
+        ("WEBHOOK_TIMEOUT", "2s"),
+        ("QUEUE_HEARTBEAT", "1s"),
+    ];
     let app = spawn_app_with(roles, |s| {
         s.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     })
@@ -290,7 +296,10 @@ async fn killing_the_worker_mid_delivery_loses_no_event() {
     let settings = [
         ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
         ("QUEUE_HEARTBEAT", "1s"),
-        ("WEBHOOK_TIMEOUT", "3s"),
+        ("SEND_TIMEOUT", "2s"),
+        ("SMS_PROVIDER_TIMEOUT", "1s"),
+        ("SEND_LEASE", "7s"),
+        ("WEBHOOK_TIMEOUT", "2s"),
     ];
     let app = spawn_app_with(
         Roles {

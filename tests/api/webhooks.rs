@@ -411,7 +411,7 @@ async fn a_rotated_secret_yields_two_signatures_that_each_verify() {
         .await
         .unwrap();
     assert!(
-        stored.starts_with("v1:") && !stored.contains(&new[6..]),
+        stored.starts_with("v2:") && !stored.contains(&new[6..]),
         "stored sealed"
     );
 

@@ -9,13 +9,10 @@ use domain::queue::{DeliverWebhook, Job, PollStatus, ProcessInbound, ProcessRece
 use jobs::JobContext;
 
 /// A worker that misses three heartbeats (`QUEUE_HEARTBEAT`, 10 s by default) is presumed dead and
-/// its jobs go back to the queue; every handler's time-out stays below that window so that a live
-/// worker never has its running jobs taken from it.
-const MISSED_HEARTBEATS: usize = 3;
-
-pub fn handler_timeout(heartbeat: Duration) -> Duration {
-    (heartbeat * MISSED_HEARTBEATS as u32).mul_f64(0.8)
-}
+/// its jobs go back to the queue; every handler's time-out stays below that window (checked at
+/// start-up: `SEND_TIMEOUT` for sends, `Config::job_timeout` for the rest) so that a live worker
+/// never has its running jobs taken from it.
+use domain::config::MISSED_HEARTBEATS;
 
 /// Pub/sub wakes a worker within milliseconds for jobs due now; polling finds scheduled jobs,
 /// retries and delayed receipts (`run_at` has whole-second resolution).
@@ -35,7 +32,7 @@ pub fn storage<J: Job>(
         // batch never exceeds what can run at once.
         .batch_size(concurrency.clamp(1, 100))
         .heartbeat_interval(heartbeat)
-        .missed_heartbeats(MISSED_HEARTBEATS);
+        .missed_heartbeats(MISSED_HEARTBEATS as usize);
     let pool = pool.clone();
     let strategy = Strategy::new()
         .stream(Pubsub::new(listen_pool.clone(), J::QUEUE.to_owned()))
@@ -56,10 +53,10 @@ pub fn worker_name(queue: &str, restarts: usize) -> String {
 
 /// Registers one worker for the queue of `$job`, run by `$handler`.
 macro_rules! queue_worker {
-    ($monitor:expr, $ctx:expr, $job:ty, $handler:path, $concurrency:expr) => {{
+    ($monitor:expr, $ctx:expr, $job:ty, $handler:path, $concurrency:expr, $timeout:expr) => {{
         let ctx = $ctx.clone();
         let concurrency = $concurrency;
-        let timeout = handler_timeout(ctx.config.queue_heartbeat);
+        let timeout = $timeout;
         $monitor.register(move |restarts| {
             WorkerBuilder::new(worker_name(<$job>::QUEUE, restarts))
                 .backend(storage::<$job>(
@@ -84,17 +81,19 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let monitor = Monitor::new();
     let n = ctx.config.worker_concurrency;
-    let monitor = queue_worker!(monitor, ctx, SendMessage, jobs::send_message, n);
-    let monitor = queue_worker!(monitor, ctx, ProcessReceipt, jobs::process_receipt, n);
-    let monitor = queue_worker!(monitor, ctx, PollStatus, jobs::poll_status, n);
-    let monitor = queue_worker!(monitor, ctx, ProcessInbound, jobs::process_inbound, n);
+    let (send, other) = (ctx.config.send_timeout, ctx.config.job_timeout());
+    let monitor = queue_worker!(monitor, ctx, SendMessage, jobs::send_message, n, send);
+    let monitor = queue_worker!(monitor, ctx, ProcessReceipt, jobs::process_receipt, n, other);
+    let monitor = queue_worker!(monitor, ctx, PollStatus, jobs::poll_status, n, other);
+    let monitor = queue_worker!(monitor, ctx, ProcessInbound, jobs::process_inbound, n, other);
     // Deliveries have their own worker and limit: slow endpoints hold its slots, never the sends'.
     let monitor = queue_worker!(
         monitor,
         ctx,
         DeliverWebhook,
         jobs::deliver_webhook,
-        ctx.config.webhooks.concurrency
+        ctx.config.webhooks.concurrency,
+        other
     );
     let monitor = monitor
         .should_restart(|worker, error| {

@@ -1,16 +1,10 @@
-use std::net::SocketAddr;
-
-use axum::{
-    Json,
-    extract::{ConnectInfo, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use domain::identity::{self, Login, Me, Signup, SignupOutcome};
 use serde::Deserialize;
 
 use crate::{
     ApiResult, AppState,
-    extract::{Auth, JsonBody, need::Signed},
+    extract::{Auth, ClientAddr, JsonBody, need::Signed},
 };
 
 #[derive(Deserialize)]
@@ -28,11 +22,14 @@ pub struct SignupBody {
 
 pub async fn signup(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     body: JsonBody<SignupBody>,
 ) -> ApiResult<(StatusCode, Json<SignupOutcome>)> {
     if !state.config.signup_enabled {
         return Err(domain::Error::NotFound.into());
     }
+    let per_hour = state.config.signups_per_hour_per_address;
+    identity::count_signup(&state.pool, Some(&client), per_hour).await?;
     let b = body.value;
     let out = identity::signup(
         &state.pool,
@@ -58,7 +55,7 @@ pub struct LoginBody {
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     body: JsonBody<LoginBody>,
 ) -> ApiResult<Json<SignupOutcome>> {
     let out = identity::login(
@@ -67,7 +64,7 @@ pub async fn login(
         Login {
             email: body.value.email,
             password: body.value.password,
-            client_addr: Some(addr.ip().to_string()),
+            client_addr: Some(client),
         },
     )
     .await?;

@@ -3,6 +3,7 @@
 pub(crate) mod api_keys;
 mod auth;
 mod health;
+pub use health::metrics;
 mod inbound;
 mod members;
 mod opt_outs;
@@ -126,9 +127,14 @@ pub fn inbound_routes() -> Router<AppState> {
         .route("/v1/webhooks/sms/termii", post(inbound::termii))
 }
 
-pub fn operations_routes() -> Router<AppState> {
-    Router::new()
+/// The probes, and `/metrics` unless it is served on `METRICS_BIND_ADDR` instead.
+pub fn operations_routes(with_metrics: bool) -> Router<AppState> {
+    let r = Router::new()
         .route("/health/live", get(health::live))
-        .route("/health/ready", get(health::ready))
-        .route("/metrics", get(health::metrics))
+        .route("/health/ready", get(health::ready));
+    if with_metrics {
+        r.route("/metrics", get(health::metrics))
+    } else {
+        r
+    }
 }

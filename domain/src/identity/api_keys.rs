@@ -171,22 +171,52 @@ struct Cached {
 }
 
 /// API keys by the SHA-256 of the presented key, so that a request costs no database round trip.
-/// Revocation reaches every process through Postgres NOTIFY (`watch_revocations`).
+/// Revocation reaches every process through Postgres NOTIFY (`watch_revocations`). Every eviction
+/// moves a generation counter on; a key read from the database is cached only if no eviction
+/// happened since the read began, so a read that raced a revocation is never cached. The lock
+/// (parking_lot) cannot be poisoned by a panic elsewhere.
 #[derive(Default)]
 pub struct KeyCache {
-    entries: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Cached>>,
+    inner: parking_lot::Mutex<CacheInner>,
 }
+
+#[derive(Default)]
+struct CacheInner {
+    entries: std::collections::HashMap<Vec<u8>, Cached>,
+    generation: u64,
+}
+
+/// Keys cached at most; past it the cache starts again (each key is re-read once).
+const CACHE_CAPACITY: usize = 100_000;
 
 impl KeyCache {
     fn evict(&self, key_id: Uuid) {
-        self.entries
-            .lock()
-            .expect("key cache")
-            .retain(|_, c| c.principal.id != key_id);
+        let mut inner = self.inner.lock();
+        inner.generation += 1;
+        inner.entries.retain(|_, c| c.principal.id != key_id);
     }
 
     fn clear(&self) {
-        self.entries.lock().expect("key cache").clear();
+        let mut inner = self.inner.lock();
+        inner.generation += 1;
+        inner.entries.clear();
+    }
+
+    fn generation(&self) -> u64 {
+        self.inner.lock().generation
+    }
+
+    /// Caches a key read when the generation was `read_at`, unless an eviction came since.
+    fn insert_if_current(&self, hash: Vec<u8>, entry: Cached, read_at: u64) -> bool {
+        let mut inner = self.inner.lock();
+        if inner.generation != read_at {
+            return false;
+        }
+        if inner.entries.len() >= CACHE_CAPACITY {
+            inner.entries.clear();
+        }
+        inner.entries.insert(hash, entry);
+        true
     }
 }
 
@@ -204,8 +234,8 @@ pub async fn authenticate_api_key(
     let hash = sha256(presented.as_bytes());
     let now = std::time::Instant::now();
     let record_use = {
-        let mut entries = cache.entries.lock().expect("key cache");
-        match entries.get_mut(&hash) {
+        let mut inner = cache.inner.lock();
+        match inner.entries.get_mut(&hash) {
             Some(c) if now.duration_since(c.fetched) < CACHE_TTL => {
                 let due = now.duration_since(c.last_recorded) >= LAST_USED_PRECISION;
                 if due {
@@ -222,6 +252,7 @@ pub async fn authenticate_api_key(
         }
         return Ok(principal);
     }
+    let generation = cache.generation();
     type Row = (
         Uuid,
         Uuid,
@@ -257,7 +288,7 @@ pub async fn authenticate_api_key(
         fetched: now,
         last_recorded: now,
     };
-    cache.entries.lock().expect("key cache").insert(hash, entry);
+    cache.insert_if_current(hash, entry, generation);
     Ok(principal)
 }
 
@@ -301,5 +332,45 @@ pub async fn watch_revocations(pool: PgPool, cache: std::sync::Arc<KeyCache>) {
         if pool.is_closed() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    fn principal(id: Uuid) -> ApiKeyPrincipal {
+        ApiKeyPrincipal {
+            id,
+            organization_id: Uuid::now_v7(),
+            name: "k".into(),
+            prefix: "hk_x".into(),
+            scopes: Scopes::from_stored(&[]),
+            last_used_at: None,
+        }
+    }
+
+    fn entry(id: Uuid) -> Cached {
+        let now = std::time::Instant::now();
+        Cached {
+            principal: principal(id),
+            fetched: now,
+            last_recorded: now,
+        }
+    }
+
+    #[test]
+    fn a_key_read_before_its_revocation_is_not_cached_after_the_eviction() {
+        let cache = KeyCache::default();
+        let id = Uuid::now_v7();
+        // A request reads the key (generation noted) …
+        let read_at = cache.generation();
+        // … the revocation's notification evicts it before the request caches what it read …
+        cache.evict(id);
+        // … so what it read is not cached.
+        assert!(!cache.insert_if_current(b"h".to_vec(), entry(id), read_at));
+        assert!(cache.inner.lock().entries.is_empty());
+        let now = cache.generation();
+        assert!(cache.insert_if_current(b"h".to_vec(), entry(id), now));
     }
 }

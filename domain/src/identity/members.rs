@@ -3,8 +3,8 @@ use uuid::Uuid;
 
 use super::{
     Role, User,
-    passwords::check_new_password,
-    users::{USER_COLUMNS, UserRow, email_field, insert_user},
+    passwords::{check_new_password, hash_bounded},
+    users::{MAX_NAME_CHARS, USER_COLUMNS, UserRow, email_field, insert_user},
 };
 use crate::{Error, Errors, Page, Paged, Result};
 
@@ -57,6 +57,8 @@ pub async fn add_member(pool: &PgPool, actor: &User, input: NewMember) -> Result
     let name = input.name.trim().to_owned();
     if name.is_empty() {
         errors.add("name", "is required");
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        errors.add("name", format!("must be at most {MAX_NAME_CHARS} characters"));
     }
     let role = match Role::parse(&input.role) {
         Ok(r) => Some(r),
@@ -69,13 +71,14 @@ pub async fn add_member(pool: &PgPool, actor: &User, input: NewMember) -> Result
     errors.finish()?;
     let role = role.expect("validated");
     check_owner_rule(actor, role == Role::Owner)?;
+    let hash = hash_bounded(&input.password).await?;
     let mut conn = pool.acquire().await?;
     insert_user(
         &mut conn,
         actor.organization_id,
         &email.expect("validated"),
         &name,
-        &input.password,
+        &hash,
         role,
         false,
     )
@@ -119,10 +122,11 @@ pub async fn change_member_role(
         return Err(Error::conflict("the last OWNER cannot be demoted"));
     }
     let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
-        "UPDATE users SET role = $2 WHERE id = $1 RETURNING {USER_COLUMNS}"
+        "UPDATE users SET role = $2 WHERE id = $1 AND organization_id = $3 RETURNING {USER_COLUMNS}"
     )))
     .bind(user_id)
     .bind(role.as_str())
+    .bind(actor.organization_id)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -136,8 +140,9 @@ pub async fn remove_member(pool: &PgPool, actor: &User, user_id: Uuid) -> Result
     if target.role == Role::Owner && owners <= 1 {
         return Err(Error::conflict("the last OWNER cannot be removed"));
     }
-    sqlx::query("DELETE FROM users WHERE id = $1")
+    sqlx::query("DELETE FROM users WHERE id = $1 AND organization_id = $2")
         .bind(user_id)
+        .bind(actor.organization_id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

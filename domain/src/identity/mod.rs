@@ -18,6 +18,6 @@ pub use passwords::{hash_password, verify_password};
 pub use roles::{Permission, Role};
 pub use sessions::{Session, SessionIssuer, SessionToken};
 pub use users::{
-    Login, Me, Organization, Signup, SignupOutcome, User, change_password, create_user,
-    ensure_platform_admin, login, me, signup,
+    Login, Me, Organization, Signup, SignupOutcome, User, change_password, count_signup,
+    create_user, ensure_platform_admin, login, me, signup,
 };

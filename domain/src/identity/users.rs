@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{
     Permission, Role, SessionIssuer, SessionToken,
-    passwords::{check_new_password, decoy_hash, hash_password, verify_password},
+    passwords::{check_new_password, hash_bounded, verify_bounded},
 };
 use crate::{EmailAddress, Error, Errors, FieldError, Result};
 
@@ -91,16 +91,19 @@ pub(crate) fn email_field(field: &str, raw: &str) -> std::result::Result<EmailAd
     EmailAddress::parse(raw).map_err(|m| FieldError::new(field, m))
 }
 
+/// The longest organization or person name accepted.
+pub(crate) const MAX_NAME_CHARS: usize = 200;
+
+/// Inserts a user whose password was already hashed (outside any transaction: hashing is slow).
 pub(crate) async fn insert_user(
     conn: &mut PgConnection,
     organization_id: Uuid,
     email: &EmailAddress,
     name: &str,
-    password: &str,
+    password_hash: &str,
     role: Role,
     platform_admin: bool,
 ) -> Result<User> {
-    let hash = hash_password(password)?;
     let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
         "INSERT INTO users (id, organization_id, email, name, password_hash, role, platform_admin)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -111,7 +114,7 @@ pub(crate) async fn insert_user(
     .bind(organization_id)
     .bind(email.as_str())
     .bind(name)
-    .bind(hash)
+    .bind(password_hash)
     .bind(role.as_str())
     .bind(platform_admin)
     .fetch_optional(&mut *conn)
@@ -130,19 +133,51 @@ async fn insert_organization(conn: &mut PgConnection, name: &str) -> Result<Orga
     .await?)
 }
 
+/// Counts a signup from a client address against `SIGNUPS_PER_HOUR_PER_ADDRESS` (0: no limit). The
+/// attempt is recorded before anything else, so parallel signups cannot all pass the count.
+pub async fn count_signup(pool: &PgPool, client: Option<&str>, per_hour: u32) -> Result<()> {
+    let Some(client) = client.filter(|_| per_hour > 0) else {
+        return Ok(());
+    };
+    let subject = format!("addr:{client}");
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(&subject)
+        .execute(&mut *tx)
+        .await?;
+    let recent: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM signup_attempts WHERE subject = $1 AND created_at > now() - interval '1 hour'",
+    )
+    .bind(&subject)
+    .fetch_one(&mut *tx)
+    .await?;
+    if recent >= per_hour as i64 {
+        return Err(Error::RateLimited {
+            retry_after_secs: 3600,
+        });
+    }
+    sqlx::query("INSERT INTO signup_attempts (subject) VALUES ($1)")
+        .bind(&subject)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn signup(pool: &PgPool, issuer: &SessionIssuer, input: Signup) -> Result<SignupOutcome> {
     let mut errors = Errors::default();
     let org_name = required_text(
         &mut errors,
         "organizationName",
         &input.organization_name,
-        200,
+        MAX_NAME_CHARS,
     );
-    let name = required_text(&mut errors, "name", &input.name, 200);
+    let name = required_text(&mut errors, "name", &input.name, MAX_NAME_CHARS);
     let email = errors.take(email_field("email", &input.email));
     errors.take(check_new_password("password", &input.password));
     errors.finish()?;
     let (org_name, name, email) = (org_name.unwrap(), name.unwrap(), email.unwrap());
+    let hash = hash_bounded(&input.password).await?;
 
     let mut tx = pool.begin().await?;
     let organization = insert_organization(&mut tx, &org_name).await?;
@@ -151,7 +186,7 @@ pub async fn signup(pool: &PgPool, issuer: &SessionIssuer, input: Signup) -> Res
         organization.id,
         &email,
         &name,
-        &input.password,
+        &hash,
         Role::Owner,
         false,
     )
@@ -175,13 +210,22 @@ const LOGIN_WINDOW_MINUTES: i32 = 15;
 const LOGIN_MAX_FAILURES: i64 = 10;
 
 /// Logs a user in. Unknown users and wrong passwords fail alike (same message, same hashing work);
-/// after 10 failures in 15 minutes for an account or a client address, attempts answer 429.
+/// after 10 failures in 15 minutes for an account or a client address, attempts answer 429. Each
+/// attempt is counted as a failure before the password is checked (and the count taken back when it
+/// verifies), so parallel guesses cannot all pass the count.
 pub async fn login(pool: &PgPool, issuer: &SessionIssuer, input: Login) -> Result<SignupOutcome> {
     let email = input.email.trim().to_lowercase();
     let mut subjects = vec![format!("account:{email}")];
     if let Some(addr) = &input.client_addr {
         subjects.push(format!("addr:{addr}"));
     }
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended(s, 0)) FROM unnest($1::text[]) s ORDER BY s",
+    )
+    .bind(&subjects)
+    .execute(&mut *tx)
+    .await?;
     let failures: i64 = sqlx::query_scalar(
         "SELECT coalesce(max(n), 0) FROM (
              SELECT count(*) AS n FROM login_failures
@@ -190,39 +234,37 @@ pub async fn login(pool: &PgPool, issuer: &SessionIssuer, input: Login) -> Resul
     )
     .bind(&subjects)
     .bind(LOGIN_WINDOW_MINUTES)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
     if failures >= LOGIN_MAX_FAILURES {
         return Err(Error::RateLimited {
             retry_after_secs: (LOGIN_WINDOW_MINUTES * 60) as u64,
         });
     }
+    let attempt_ids: Vec<i64> = sqlx::query_scalar(
+        "INSERT INTO login_failures (subject) SELECT unnest($1::text[]) RETURNING id",
+    )
+    .bind(&subjects)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
 
     let found =
         sqlx::query_as::<_, (Uuid, String)>("SELECT id, password_hash FROM users WHERE email = $1")
             .bind(&email)
             .fetch_optional(pool)
             .await?;
-    let password = input.password;
-    let (ok, user_id) = tokio::task::spawn_blocking(move || match found {
-        Some((id, hash)) => (verify_password(&password, &hash), Some(id)),
-        None => {
-            verify_password(&password, decoy_hash());
-            (false, None)
-        }
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
-
+    let (user_id, hash) = found.map_or((None, None), |(id, h)| (Some(id), Some(h)));
+    let ok = verify_bounded(&input.password, hash).await?;
     let Some(user_id) = user_id.filter(|_| ok) else {
-        sqlx::query("INSERT INTO login_failures (subject) SELECT unnest($1::text[])")
-            .bind(&subjects)
-            .execute(pool)
-            .await?;
         return Err(Error::Unauthorized("invalid email or password".into()));
     };
 
     let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM login_failures WHERE id = ANY($1)")
+        .bind(&attempt_ids)
+        .execute(&mut *tx)
+        .await?;
     let token = issuer.issue(&mut tx, user_id).await?;
     let (user, organization) = load_user_and_org(&mut tx, user_id).await?;
     tx.commit().await?;
@@ -286,17 +328,13 @@ pub async fn change_password(
         .bind(user_id)
         .fetch_one(pool)
         .await?;
-    let current = current.to_owned();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
-        .await
-        .map_err(|e| anyhow::anyhow!("password check: {e}"))?;
-    if !ok {
+    if !verify_bounded(current, Some(hash)).await? {
         return Err(Error::validation(
             "currentPassword",
             "is not the current password",
         ));
     }
-    let new_hash = hash_password(new)?;
+    let new_hash = hash_bounded(new).await?;
     let mut tx = pool.begin().await?;
     sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
         .bind(user_id)
@@ -324,6 +362,7 @@ pub async fn create_user(
 ) -> Result<User> {
     let email = email_field("email", email).map_err(|e| Error::Validation(vec![e]))?;
     check_new_password("password", password).map_err(|e| Error::Validation(vec![e]))?;
+    let hash = hash_bounded(password).await?;
     let mut tx = pool.begin().await?;
     let org = insert_organization(&mut tx, name).await?;
     let user = insert_user(
@@ -331,7 +370,7 @@ pub async fn create_user(
         org.id,
         &email,
         name,
-        password,
+        &hash,
         Role::Owner,
         platform_admin,
     )
@@ -340,19 +379,37 @@ pub async fn create_user(
     Ok(user)
 }
 
-/// Ensures the configured platform admin exists: an existing user is only marked platform admin;
-/// a missing one is created, in an organization of its own, with the configured password.
+/// Ensures the configured platform admin exists. A missing user is created, in an organization of
+/// its own, with the configured password. An existing user is marked platform admin only when the
+/// configured password verifies against its own, so that an account squatted on that address (by a
+/// signup before the first start) never gains the flag: otherwise start-up stops and says why. A
+/// user who already is platform admin is left as it is.
 pub async fn ensure_platform_admin(pool: &PgPool, email: &str, password: &str) -> Result<User> {
     let parsed =
         email_field("PLATFORM_ADMIN_EMAIL", email).map_err(|e| Error::Validation(vec![e]))?;
-    let existing = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
-        "UPDATE users SET platform_admin = true WHERE email = $1 RETURNING {USER_COLUMNS}"
-    )))
+    let existing: Option<(Uuid, String, bool)> = sqlx::query_as(
+        "SELECT id, password_hash, platform_admin FROM users WHERE email = $1",
+    )
     .bind(parsed.as_str())
     .fetch_optional(pool)
     .await?;
-    match existing {
-        Some(u) => Ok(u.into()),
-        None => create_user(pool, parsed.as_str(), password, "Platform", true).await,
+    let Some((id, hash, already)) = existing else {
+        return create_user(pool, parsed.as_str(), password, "Platform", true).await;
+    };
+    if !already && !verify_bounded(password, Some(hash)).await? {
+        return Err(anyhow::anyhow!(
+            "PLATFORM_ADMIN_EMAIL names an existing user ({}) whose password is not PLATFORM_ADMIN_PASSWORD; \
+             refusing to make that account platform admin. Sign in as that user and set its password to \
+             PLATFORM_ADMIN_PASSWORD if it is yours, or choose another PLATFORM_ADMIN_EMAIL",
+            parsed.as_str()
+        )
+        .into());
     }
+    let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+        "UPDATE users SET platform_admin = true WHERE id = $1 RETURNING {USER_COLUMNS}"
+    )))
+    .bind(id)
+    .fetch_one(pool)
+    .await?;
+    Ok(row.into())
 }

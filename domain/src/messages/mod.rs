@@ -1,6 +1,7 @@
 //! The message pipeline every channel shares: one model, one status machine mechanism, one
 //! receipt path. Channels add only their validation and their providers.
 
+pub mod answers;
 mod pipeline;
 pub mod receipts;
 mod status;

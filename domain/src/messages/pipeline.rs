@@ -4,9 +4,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
-use super::{Change, Message, MessageError, Status, Transition, add_entry, load, transition};
+use super::{
+    Change, Channel, Message, MessageError, Status, Transition, add_entry, load_for_update,
+    transition,
+};
 use crate::{
     Result,
     queue::{self, PollStatus, SendMessage},
@@ -14,13 +17,34 @@ use crate::{
 
 /// Claims a message for the send job that names it: QUEUED → PROCESSING on the first attempt, or a
 /// fresh lease on a PROCESSING message for a retry. A duplicate, stale or canceled job claims nothing.
+/// A message that must not be sent now (its channel has no provider configured, or its recipient
+/// opted out after it was accepted) ends FAILED instead, and nothing is claimed.
 pub async fn claim_for_send(
     pool: &PgPool,
     job: &SendMessage,
     lease: Duration,
+    configured: &[Channel],
 ) -> Result<Option<Message>> {
     let mut tx = pool.begin().await?;
-    let message = load(&mut tx, job.message_id).await?;
+    let message = load_for_update(&mut tx, job.message_id).await?;
+    let claimable = if job.attempt == 0 {
+        message.status == Status::Queued
+    } else {
+        message.status == Status::Processing && message.send_attempts == job.attempt
+    };
+    if !claimable {
+        return Ok(None);
+    }
+    let provider_configured = configured.contains(&message.channel);
+    if let Some(error) = refusal(&mut tx, &message, provider_configured).await? {
+        let change = Change {
+            error: Some(error),
+            ..Change::default()
+        };
+        transition(&mut tx, message.id, message.channel, Status::Failed, change).await?;
+        tx.commit().await?;
+        return Ok(None);
+    }
     let claimed = if job.attempt == 0 {
         let change = Change {
             claim: Some((0, lease)),
@@ -57,6 +81,32 @@ pub async fn claim_for_send(
     };
     tx.commit().await?;
     Ok(claimed)
+}
+
+/// Why a message about to be claimed must not be sent, if it must not.
+async fn refusal(
+    conn: &mut PgConnection,
+    message: &Message,
+    provider_configured: bool,
+) -> Result<Option<MessageError>> {
+    if !provider_configured {
+        return Ok(Some(MessageError {
+            code: "CHANNEL_NOT_CONFIGURED".into(),
+            message: format!(
+                "no provider is configured for the {} channel",
+                message.channel.as_str()
+            ),
+        }));
+    }
+    if message.channel == Channel::Sms
+        && crate::opt_outs::is_opted_out(conn, message.organization_id, &message.to).await?
+    {
+        return Ok(Some(MessageError {
+            code: "RECIPIENT_OPTED_OUT".into(),
+            message: "the recipient opted out of messages from this organization after this one was accepted".into(),
+        }));
+    }
+    Ok(None)
 }
 
 /// Records the provider's answer (SENT with its id, or FAILED with its error) in a transaction of

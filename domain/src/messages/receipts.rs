@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Change, Channel, MessageError, Status, Transition, add_entry, load, transition};
+use super::{
+    Change, Channel, MessageError, Status, Transition, add_entry, answers, load, transition,
+};
 use crate::{
     Result,
     queue::{self, ProcessReceipt},
@@ -32,10 +34,18 @@ pub async fn record(
     process_at: Option<DateTime<Utc>>,
 ) -> Result<Uuid> {
     let id = Uuid::now_v7();
+    // Whatever a provider or a handset sent must be storable: no NUL, bounded sizes.
     let (code, message) = r
         .error
-        .map(|e| (Some(e.code), Some(e.message)))
+        .map(|e| {
+            (
+                Some(answers::text(&e.code, 64)),
+                Some(answers::text(&e.message, 1000)),
+            )
+        })
         .unwrap_or((None, None));
+    let provider_message_id = answers::text(&r.provider_message_id, 256);
+    let raw = answers::sanitize(r.raw);
     sqlx::query(
         "INSERT INTO receipts (id, channel, provider, provider_message_id, status, error_code, error_message, raw)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -43,11 +53,11 @@ pub async fn record(
     .bind(id)
     .bind(r.channel.as_str())
     .bind(&r.provider)
-    .bind(&r.provider_message_id)
+    .bind(&provider_message_id)
     .bind(r.status.map(Status::as_str))
     .bind(code)
     .bind(message)
-    .bind(&r.raw)
+    .bind(&raw)
     .execute(&mut *conn)
     .await?;
     queue::push(
@@ -155,18 +165,15 @@ async fn apply(
     r: &ReceiptRow,
 ) -> Result<ReceiptOutcome> {
     let message = load(conn, message_id).await?;
-    let channel = Channel::parse(&r.channel).unwrap_or(message.channel);
-    let Some(status) = r.status.as_deref().and_then(Status::parse) else {
-        add_entry(
-            conn,
-            &message,
-            "note",
-            None,
-            Some(json!({"receipt": r.raw})),
-        )
-        .await?;
+    let channel = Channel::parse(&r.channel)
+        .ok_or_else(|| anyhow::anyhow!("receipt {receipt_id}: unknown channel {:?}", r.channel))?;
+    let shown = answers::shown(&r.provider, &r.raw);
+    let Some(raw_status) = r.status.as_deref() else {
+        add_entry(conn, &message, "note", None, Some(json!({"receipt": shown}))).await?;
         return Ok(ReceiptOutcome::Note);
     };
+    let status = Status::parse(raw_status)
+        .ok_or_else(|| anyhow::anyhow!("receipt {receipt_id}: unknown status {raw_status:?}"))?;
     let repeat: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM receipts
                         WHERE message_id = $1 AND status = $2 AND outcome = 'applied' AND id <> $3)",
@@ -184,7 +191,8 @@ async fn apply(
             code,
             message: r.error_message.clone().unwrap_or_default(),
         }),
-        detail: Some(r.raw.clone()),
+        detail: Some(shown.clone()),
+        answer: Some(r.raw.clone()),
         ..Change::default()
     };
     match transition(conn, message_id, channel, status, change).await? {
@@ -193,7 +201,7 @@ async fn apply(
             let detail = json!({
                 "receivedStatus": status.as_str(),
                 "currentStatus": current.status.as_str(),
-                "receipt": r.raw,
+                "receipt": shown,
             });
             add_entry(conn, &current, "receipt_ignored", None, Some(detail)).await?;
             Ok(ReceiptOutcome::Ignored)

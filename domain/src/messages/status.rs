@@ -84,7 +84,11 @@ impl Channel {
         use Status::*;
         let common = matches!(
             (from, to),
-            (Queued, Processing) | (Queued, Canceled) | (Processing, Sent) | (Processing, Failed)
+            (Queued, Processing)
+                | (Queued, Canceled)
+                | (Queued, Failed)
+                | (Processing, Sent)
+                | (Processing, Failed)
         );
         common
             || match self {

@@ -31,6 +31,8 @@ pub struct Message {
     pub provider: Option<String>,
     #[serde(skip)]
     pub send_attempts: i32,
+    #[serde(skip)]
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -54,20 +56,29 @@ struct MessageRow {
     error_message: Option<String>,
     scheduled_at: Option<DateTime<Utc>>,
     send_attempts: i32,
+    sent_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, organization_id, channel, status, recipient, content, \
     external_id, provider, provider_message_id, error_code, error_message, scheduled_at, send_attempts, \
-    created_at, updated_at";
+    sent_at, created_at, updated_at";
 
-impl From<MessageRow> for Message {
-    fn from(r: MessageRow) -> Self {
-        Message {
+impl TryFrom<MessageRow> for Message {
+    type Error = Error;
+
+    /// A stored channel or status that this code does not know is an error, never coerced.
+    fn try_from(r: MessageRow) -> Result<Self> {
+        let channel = Channel::parse(&r.channel).ok_or_else(|| {
+            anyhow::anyhow!("message {}: unknown channel {:?}", r.id, r.channel)
+        })?;
+        let status = Status::parse(&r.status)
+            .ok_or_else(|| anyhow::anyhow!("message {}: unknown status {:?}", r.id, r.status))?;
+        Ok(Message {
             id: r.id,
-            channel: Channel::parse(&r.channel).unwrap_or(Channel::Sms),
-            status: Status::parse(&r.status).unwrap_or(Status::Failed),
+            channel,
+            status,
             to: r.recipient,
             external_id: r.external_id,
             provider_message_id: r.provider_message_id,
@@ -82,8 +93,13 @@ impl From<MessageRow> for Message {
             organization_id: r.organization_id,
             provider: r.provider,
             send_attempts: r.send_attempts,
-        }
+            sent_at: r.sent_at,
+        })
     }
+}
+
+fn messages_of(rows: Vec<MessageRow>) -> Result<Vec<Message>> {
+    rows.into_iter().map(Message::try_from).collect()
 }
 
 /// A message ready to be stored (validated by its channel's module).
@@ -164,8 +180,10 @@ pub async fn insert_queued(
     .execute(&mut *conn)
     .await?;
     // RETURNING does not promise the input order; callers answer in request order.
-    let mut by_id: std::collections::HashMap<Uuid, Message> =
-        rows.into_iter().map(|r| (r.id, Message::from(r))).collect();
+    let mut by_id: std::collections::HashMap<Uuid, Message> = messages_of(rows)?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
     let messages: Vec<Message> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     let out: Vec<OutEvent> = messages
         .iter()
@@ -186,8 +204,10 @@ pub struct Change {
     pub provider: Option<String>,
     pub provider_message_id: Option<String>,
     pub error: Option<MessageError>,
-    /// Kept on the timeline entry: the raw provider payload where there is one.
+    /// Kept on the timeline entry: what tenants may see of the provider's answer where there is one.
     pub detail: Option<Value>,
+    /// The provider's whole (sanitised) answer, kept for operators only.
+    pub answer: Option<Value>,
     /// A send job's claim: the message's `send_attempts` it expects, and how long its lease lasts.
     pub claim: Option<(i32, std::time::Duration)>,
 }
@@ -223,6 +243,7 @@ pub async fn transition(
              error_code = coalesce($6, error_code),
              error_message = coalesce($7, error_message),
              send_attempts = send_attempts + CASE WHEN $9::int IS NULL THEN 0 ELSE 1 END,
+             sent_at = CASE WHEN $3 = 'SENT' THEN now() ELSE sent_at END,
              lease_until = CASE WHEN $10::bigint IS NULL THEN NULL
                                 ELSE now() + make_interval(secs => $10::bigint / 1000.0) END
          WHERE id = $1 AND channel = $2 AND status = ANY($8)
@@ -243,15 +264,18 @@ pub async fn transition(
     .await?;
     match updated {
         Some(row) => {
-            let message = Message::from(row);
+            let message = Message::try_from(row)?;
             let data = serde_json::to_value(&message).expect("messages serialize");
             crate::events::publish(
                 conn,
-                message.organization_id,
-                Some(message.id),
-                &channel.event_type(to),
-                Some(to.as_str()),
-                change.detail,
+                crate::events::Entry {
+                    organization_id: message.organization_id,
+                    message_id: Some(message.id),
+                    event_type: &channel.event_type(to),
+                    status: Some(to.as_str()),
+                    detail: change.detail,
+                    provider_answer: change.answer,
+                },
                 &data,
             )
             .await?;
@@ -271,11 +295,14 @@ pub async fn add_entry(
 ) -> Result<Uuid> {
     let recorded = crate::events::record(
         conn,
-        message.organization_id,
-        Some(message.id),
-        entry_type,
-        status.map(Status::as_str),
-        detail,
+        crate::events::Entry {
+            organization_id: message.organization_id,
+            message_id: Some(message.id),
+            event_type: entry_type,
+            status: status.map(Status::as_str),
+            detail,
+            provider_answer: None,
+        },
     )
     .await?;
     Ok(recorded.id)
@@ -288,8 +315,8 @@ pub async fn load_for_update(conn: &mut PgConnection, message_id: Uuid) -> Resul
     .bind(message_id)
     .fetch_optional(&mut *conn)
     .await?
-    .map(Message::from)
-    .ok_or(Error::NotFound)
+    .ok_or(Error::NotFound)?
+    .try_into()
 }
 
 /// A message by id, whatever its organization (for workers, which act on behalf of all of them).
@@ -305,8 +332,8 @@ pub(crate) async fn load(conn: &mut PgConnection, message_id: Uuid) -> Result<Me
     .bind(message_id)
     .fetch_optional(&mut *conn)
     .await?
-    .map(Message::from)
-    .ok_or(Error::NotFound)
+    .ok_or(Error::NotFound)?
+    .try_into()
 }
 
 pub async fn get(
@@ -323,8 +350,8 @@ pub async fn get(
     .bind(channel.as_str())
     .fetch_optional(pool)
     .await?
-    .map(Message::from)
-    .ok_or(Error::NotFound)
+    .ok_or(Error::NotFound)?
+    .try_into()
 }
 
 /// The filters of a message list, already validated.
@@ -399,7 +426,7 @@ pub async fn list(
     let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
     let mut q = list_query("", organization_id, channel, filter, page);
     let rows = q.build_query_as::<MessageRow>().fetch_all(pool).await?;
-    Ok(page.wrap(rows.into_iter().map(Message::from).collect(), total))
+    Ok(page.wrap(messages_of(rows)?, total))
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]

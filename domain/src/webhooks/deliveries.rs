@@ -119,15 +119,15 @@ pub async fn send_test(
     get(pool, organization_id, endpoint_id).await?;
     let mut tx = pool.begin().await?;
     let data = json!({"endpointId": endpoint_id, "message": "A test event from Herald"});
-    let recorded = events::record(
-        &mut tx,
+    let entry = events::Entry {
         organization_id,
-        None,
-        "webhook_test",
-        None,
-        Some(data.clone()),
-    )
-    .await?;
+        message_id: None,
+        event_type: "webhook_test",
+        status: None,
+        detail: Some(data.clone()),
+        provider_answer: None,
+    };
+    let recorded = events::record(&mut tx, entry).await?;
     let ev = OutEvent::new(
         recorded.id,
         "webhook_test",

@@ -104,7 +104,7 @@ impl Endpoint {
         let open = |sealed: &str| -> Result<String> {
             let raw = config
                 .secrets
-                .open(sealed)
+                .open(sealed, &secret_aad(self.id))
                 .map_err(|e| anyhow::anyhow!("webhook secret: {e}"))?;
             String::from_utf8(raw).map_err(|e| anyhow::anyhow!("webhook secret: {e}").into())
         };
@@ -115,6 +115,63 @@ impl Endpoint {
             secrets.push(open(prev)?);
         }
         Ok(secrets)
+    }
+}
+
+/// The associated data that binds an endpoint's signing secrets to its row (both the current and the
+/// previous secret: rotation moves one into the other).
+fn secret_aad(id: Uuid) -> String {
+    format!("webhook_endpoints:secret:{id}")
+}
+
+/// Re-seals signing secrets stored unbound (before secrets were bound to their rows) or under a
+/// retired key, in batches; run at start-up after the migrations.
+pub async fn reseal_secrets(pool: &PgPool, config: &Config) -> Result<u64> {
+    let boxed = &config.secrets;
+    let mut done = 0;
+    let mut after = Uuid::nil();
+    loop {
+        let rows: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, secret, previous_secret FROM webhook_endpoints WHERE id > $1 ORDER BY id LIMIT 500",
+        )
+        .bind(after)
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(done);
+        };
+        after = last.0;
+        for (id, secret, previous) in rows {
+            let aad = secret_aad(id);
+            let reseal = |sealed: &str| -> Result<Option<String>> {
+                let plain = match boxed.open(sealed, &aad) {
+                    Ok(_) if !boxed.needs_reseal(sealed) => return Ok(None),
+                    Ok(p) => p,
+                    Err(_) => boxed
+                        .open_unbound(sealed)
+                        .map_err(|e| anyhow::anyhow!("webhook endpoint {id}: secret: {e}"))?,
+                };
+                Ok(Some(boxed.seal(&plain, &aad)))
+            };
+            let new_secret = reseal(&secret)?;
+            let new_previous = previous.as_deref().map(reseal).transpose()?.flatten();
+            if new_secret.is_none() && new_previous.is_none() {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE webhook_endpoints SET secret = coalesce($2, secret),
+                     previous_secret = coalesce($3, previous_secret)
+                 WHERE id = $1 AND secret = $4 AND previous_secret IS NOT DISTINCT FROM $5",
+            )
+            .bind(id)
+            .bind(new_secret)
+            .bind(new_previous)
+            .bind(&secret)
+            .bind(&previous)
+            .execute(pool)
+            .await?;
+            done += 1;
+        }
     }
 }
 
@@ -170,17 +227,18 @@ pub async fn create(
     validate_description(&mut errors, &description);
     errors.finish()?;
     let secret = signing::new_secret();
+    let id = Uuid::now_v7();
     let endpoint = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
         "INSERT INTO webhook_endpoints (id, organization_id, url, description, event_types, enabled, secret)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
     )))
-    .bind(Uuid::now_v7())
+    .bind(id)
     .bind(organization_id)
     .bind(url)
     .bind(description)
     .bind(&event_types)
     .bind(input.enabled.unwrap_or(true))
-    .bind(config.secrets.seal(secret.as_bytes()))
+    .bind(config.secrets.seal(secret.as_bytes(), &secret_aad(id)))
     .fetch_one(pool)
     .await?;
     Ok(WithSecret { endpoint, secret })
@@ -288,7 +346,7 @@ pub async fn rotate(
     .bind(id)
     .bind(organization_id)
     .bind(Utc::now() + ROTATION_OVERLAP)
-    .bind(config.secrets.seal(secret.as_bytes()))
+    .bind(config.secrets.seal(secret.as_bytes(), &secret_aad(id)))
     .fetch_optional(pool)
     .await?
     .ok_or(Error::NotFound)?;

@@ -6,15 +6,48 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use url::Url;
 
-/// Whether an address is on the public internet.
+/// The one answer for a target that does not resolve and for one that resolves to a private address,
+/// so that the answer does not tell which names exist inside the network.
+pub const NOT_PUBLIC: &str =
+    "does not resolve to a public address (loopback, private, link-local and metadata addresses are refused)";
+
+/// Whether an address is on the public internet. IPv6 addresses that carry an IPv4 address (mapped
+/// `::ffff:0:0/96`, IPv4-compatible `::/96`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, Teredo
+/// `2001::/32`) are judged by the IPv4 address they carry.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => is_public_v4(v4),
             None => is_public_v6(v6),
         },
     }
+}
+
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let o = ip.octets();
+    let last32 = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    // IPv4-compatible ::a.b.c.d (but not :: and ::1, which are judged as IPv6)
+    if s[..6] == [0; 6] && u32::from(last32) > 1 {
+        return Some(last32);
+    }
+    // NAT64 well-known prefix 64:ff9b::/96
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return Some(last32);
+    }
+    // 6to4 2002:AABB:CCDD::/48 carries AA.BB.CC.DD
+    if s[0] == 0x2002 {
+        return Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+    }
+    // Teredo 2001:0000::/32: the client's address is the last 32 bits, inverted
+    if s[0] == 0x2001 && s[1] == 0 {
+        return Some(Ipv4Addr::from(!u32::from(last32)));
+    }
+    None
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
@@ -70,17 +103,13 @@ pub async fn check_resolves_public(url: &Url) -> Result<(), String> {
     let port = url.port_or_known_default().unwrap_or(443);
     let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
-        Err(_) => tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|_| "host does not resolve".to_string())?
-            .map(|a| a.ip())
-            .collect(),
+        Err(_) => match tokio::net::lookup_host((host, port)).await {
+            Ok(found) => found.map(|a| a.ip()).collect(),
+            Err(_) => Vec::new(),
+        },
     };
-    if addrs.is_empty() {
-        return Err("host does not resolve".into());
-    }
-    if addrs.iter().any(|ip| !is_public(*ip)) {
-        return Err("resolves to a loopback, private, link-local or metadata address".into());
+    if addrs.is_empty() || addrs.iter().any(|ip| !is_public(*ip)) {
+        return Err(NOT_PUBLIC.into());
     }
     Ok(())
 }
@@ -103,10 +132,24 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            // IPv6 forms that carry a private IPv4 address
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::169.254.169.254",
+            "64:ff9b::a00:1",
+            "2002:a00:1::1",
+            "2002:c0a8:101::",
+            "2001:0:4136:e378:8000:63bf:f5ff:fffe",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }
@@ -119,6 +162,16 @@ mod tests {
         assert!(parse("ftp://hooks.example.com", false).is_err());
         assert!(parse("hooks.example.com", false).is_err());
         assert!(parse("https://user:pw@hooks.example.com", false).is_err());
+    }
+
+    #[tokio::test]
+    async fn unresolvable_and_private_targets_get_the_same_answer() {
+        let private = parse("http://127.0.0.1:9/x", false).unwrap();
+        let nowhere = parse("http://does-not-exist.invalid/x", false).unwrap();
+        assert_eq!(
+            check_resolves_public(&private).await,
+            check_resolves_public(&nowhere).await
+        );
     }
 
     #[tokio::test]

@@ -34,12 +34,11 @@ impl Http {
             .await
             .map_err(|e| http::unreachable("http", e))?;
         let body = http::read("http", res, error_of).await?;
-        let id = body
-            .get("messageId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| http::malformed("http", &body))?;
         Ok(ProviderAccepted {
-            provider_message_id: id.to_owned(),
+            provider_message_id: body
+                .get("messageId")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             raw: body,
         })
     }

@@ -113,7 +113,7 @@ impl Sandbox {
         tx.commit().await.map_err(|e| db_error(e.into()))?;
         Ok(ProviderAccepted {
             raw: json!({"id": provider_message_id, "status": "accepted"}),
-            provider_message_id,
+            provider_message_id: Some(provider_message_id),
         })
     }
 }

@@ -37,14 +37,11 @@ impl Termii {
             .await
             .map_err(|e| http::unreachable("termii", e))?;
         let body = http::read("termii", res, error_of).await?;
-        let id = body
-            .get("message_id")
-            .and_then(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .or_else(|| v.as_i64().map(|n| n.to_string()))
-            })
-            .ok_or_else(|| http::malformed("termii", &body))?;
+        let id = body.get("message_id").and_then(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .or_else(|| v.as_i64().map(|n| n.to_string()))
+        });
         Ok(ProviderAccepted {
             provider_message_id: id,
             raw: body,

@@ -53,12 +53,8 @@ impl Twilio {
             .await
             .map_err(|e| http::unreachable("twilio", e))?;
         let body = http::read("twilio", res, error_of).await?;
-        let sid = body
-            .get("sid")
-            .and_then(Value::as_str)
-            .ok_or_else(|| http::malformed("twilio", &body))?;
         Ok(ProviderAccepted {
-            provider_message_id: sid.to_owned(),
+            provider_message_id: body.get("sid").and_then(Value::as_str).map(str::to_owned),
             raw: body,
         })
     }
