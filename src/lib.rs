@@ -59,7 +59,10 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<PgPool> {
     domain::db::migrate(&pool).await?;
     let resealed = domain::webhooks::reseal_secrets(&pool, config).await?;
     if resealed > 0 {
-        tracing::info!(endpoints = resealed, "webhook signing secrets re-sealed, bound to their rows");
+        tracing::info!(
+            endpoints = resealed,
+            "webhook signing secrets re-sealed, bound to their rows"
+        );
     }
     Ok(pool)
 }
@@ -163,7 +166,9 @@ impl Application {
                     Ok(()) => "without an error".to_owned(),
                     Err(e) => format!("{e:#}"),
                 };
-                anyhow::bail!("the {role} stopped on its own ({why}); exiting so that a supervisor restarts the process");
+                anyhow::bail!(
+                    "the {role} stopped on its own ({why}); exiting so that a supervisor restarts the process"
+                );
             }
             result?;
         }

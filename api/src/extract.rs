@@ -229,18 +229,30 @@ impl<S: NeedsScope> FromRequestParts<AppState> for Key<S> {
 
 /// Either kind of caller, for handlers that serve both a session route and its public mirror.
 pub trait Caller {
+    /// What the public routes' middleware already took from the caller's rate-limit bucket.
+    const PREPAID: u32;
     fn organization_id(&self) -> Uuid;
+    /// The bucket the caller's sends are counted in: its API key, or its user.
+    fn rate_key(&self) -> Uuid;
 }
 
 impl<P> Caller for Auth<P> {
+    const PREPAID: u32 = 0;
     fn organization_id(&self) -> Uuid {
         self.session.user.organization_id
+    }
+    fn rate_key(&self) -> Uuid {
+        self.session.user.id
     }
 }
 
 impl<S> Caller for Key<S> {
+    const PREPAID: u32 = 1;
     fn organization_id(&self) -> Uuid {
         self.key.organization_id
+    }
+    fn rate_key(&self) -> Uuid {
+        self.key.id
     }
 }
 

@@ -41,6 +41,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub sessions: SessionIssuer,
     rate_limiter: Arc<RateLimiter>,
+    /// Test events and manual retries, per endpoint.
+    endpoint_actions: Arc<RateLimiter>,
     keys: Arc<KeyCache>,
 }
 
@@ -52,12 +54,31 @@ impl AppState {
                 config.rate_limit_per_second,
                 config.rate_limit_burst,
             )),
+            endpoint_actions: Arc::new(RateLimiter::per_minute(
+                ENDPOINT_ACTIONS_PER_MINUTE,
+                ENDPOINT_ACTIONS_PER_MINUTE,
+            )),
             keys: Arc::new(KeyCache::default()),
             pool,
             config,
         }
     }
+
+    /// Counts a test event or manual retry against its endpoint's limit.
+    pub(crate) fn endpoint_actions(&self, endpoint_id: uuid::Uuid) -> Result<(), ApiError> {
+        let d = self.endpoint_actions.check(endpoint_id);
+        if d.allowed {
+            return Ok(());
+        }
+        Err(domain::Error::RateLimited {
+            retry_after_secs: d.retry_after,
+        }
+        .into())
+    }
 }
+
+/// Test events and manual retries an endpoint may take a minute (a burst of as many).
+const ENDPOINT_ACTIONS_PER_MINUTE: u32 = 10;
 
 /// Authenticates the API key of a `/v1/public/*` request and applies its rate limit.
 async fn public_auth(
@@ -94,6 +115,28 @@ async fn public_auth(
             .insert(HeaderName::from_static(name), HeaderValue::from(value));
     }
     Ok(res)
+}
+
+/// Counts `cost` sends (a batch: each of its messages) against the caller's rate limit, beyond what
+/// the public routes' middleware already took; session sends are limited the same way.
+pub(crate) fn meter<C: extract::Caller>(
+    state: &AppState,
+    caller: &C,
+    cost: usize,
+) -> Result<(), ApiError> {
+    let extra = (cost as u32).saturating_sub(C::PREPAID);
+    if extra == 0 {
+        return Ok(());
+    }
+    let decision = state.rate_limiter.take(caller.rate_key(), extra);
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(domain::Error::RateLimited {
+            retry_after_secs: decision.retry_after,
+        }
+        .into())
+    }
 }
 
 pub fn router(state: AppState) -> Router {

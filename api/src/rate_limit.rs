@@ -37,6 +37,14 @@ impl RateLimiter {
         }
     }
 
+    pub fn per_minute(per_minute: u32, burst: u32) -> Self {
+        RateLimiter {
+            per_second: per_minute as f64 / 60.0,
+            burst: burst as f64,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
     pub fn check(&self, key: Uuid) -> Decision {
         self.take(key, 1)
     }

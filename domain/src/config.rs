@@ -477,11 +477,12 @@ impl Config {
         };
         let metrics_bind_addr = match src.get("METRICS_BIND_ADDR") {
             None => None,
-            Some(raw) => Some(
-                raw.trim()
-                    .parse()
-                    .map_err(|_| err("METRICS_BIND_ADDR", format!("expected host:port, got {raw:?}")))?,
-            ),
+            Some(raw) => Some(raw.trim().parse().map_err(|_| {
+                err(
+                    "METRICS_BIND_ADDR",
+                    format!("expected host:port, got {raw:?}"),
+                )
+            })?),
         };
         let config = Config {
             environment,
@@ -768,7 +769,10 @@ mod tests {
     fn settings_that_depend_on_each_other_are_checked_together() {
         for (pairs, name) in [
             (vec![("SEND_TIMEOUT", "30s")], "SEND_TIMEOUT"),
-            (vec![("SEND_TIMEOUT", "10s"), ("SMS_PROVIDER_TIMEOUT", "10s")], "SMS_PROVIDER_TIMEOUT"),
+            (
+                vec![("SEND_TIMEOUT", "10s"), ("SMS_PROVIDER_TIMEOUT", "10s")],
+                "SMS_PROVIDER_TIMEOUT",
+            ),
             (vec![("SEND_LEASE", "28s")], "SEND_LEASE"),
             (vec![("WEBHOOK_TIMEOUT", "24s")], "WEBHOOK_TIMEOUT"),
             (vec![("QUEUE_HEARTBEAT", "1s")], "SEND_TIMEOUT"),
@@ -807,7 +811,11 @@ mod tests {
         assert!(r[0].contains("10.2.3.4".parse().unwrap()));
         assert!(!r[0].contains("11.2.3.4".parse().unwrap()));
         assert!(r[1].contains("::1".parse().unwrap()));
-        assert!(IpRange::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(
+            IpRange::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
         let e = Config::from_source(&src(&[("TRUSTED_PROXIES", "10.0.0.0/33")]))
             .err()
             .unwrap();

@@ -6,6 +6,10 @@ use uuid::Uuid;
 
 use crate::{Errors, FieldError, Result};
 
+/// How deep a list may be paged: an offset costs the rows it skips, so deeper pages would let one
+/// request scan a whole table.
+pub const MAX_ROWS_REACHED: u64 = 10_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub page: u32,
@@ -49,10 +53,19 @@ impl Page {
     pub fn parse(errors: &mut Errors, page: Option<&str>, page_size: Option<&str>) -> Page {
         let p = errors.take(number("page", page, 1, u32::MAX));
         let s = errors.take(number("pageSize", page_size, 20, 100));
-        Page {
+        let parsed = Page {
             page: p.unwrap_or(1),
             page_size: s.unwrap_or(20),
+        };
+        if parsed.page as u64 * parsed.page_size as u64 > MAX_ROWS_REACHED {
+            errors.add(
+                "page",
+                format!(
+                    "page × pageSize must be at most {MAX_ROWS_REACHED}: narrow the list with filters (status, query, dates) instead of paging this deep"
+                ),
+            );
         }
+        parsed
     }
 
     pub fn limit(&self) -> i64 {

@@ -39,6 +39,8 @@ pub struct SmsBatch {
 
 pub const MAX_BATCH: usize = 100;
 pub const MAX_SCHEDULE_DAYS: i64 = 30;
+/// The longest search text of a list's `query`.
+pub const MAX_QUERY_CHARS: usize = 100;
 
 struct ValidSms {
     to: PhoneNumber,
@@ -224,6 +226,19 @@ pub async fn send(
     batch: bool,
     idempotency: Option<IdempotencyKey>,
 ) -> Result<Accepted> {
+    // A replay answers what the first request was answered, even when its body would no longer
+    // pass (a `scheduledAt` that has since passed): the key is looked up before validation. A
+    // fresh key's row is rolled back with the transaction when validation then fails.
+    let mut tx = pool.begin().await?;
+    if let Some(key) = &idempotency
+        && let Claim::Replay { status, body } = key.claim(&mut tx, organization_id).await?
+    {
+        return Ok(Accepted {
+            status,
+            body,
+            replayed: true,
+        });
+    }
     let now = Utc::now();
     let mut errors = Errors::default();
     let items: Vec<Option<ValidSms>> = requests
@@ -240,17 +255,6 @@ pub async fn send(
         .collect();
     errors.finish()?;
     let items: Vec<ValidSms> = items.into_iter().map(|i| i.expect("validated")).collect();
-
-    let mut tx = pool.begin().await?;
-    if let Some(key) = &idempotency
-        && let Claim::Replay { status, body } = key.claim(&mut tx, organization_id).await?
-    {
-        return Ok(Accepted {
-            status,
-            body,
-            replayed: true,
-        });
-    }
     let failures = check_rules(&mut tx, organization_id, &items).await?;
     if let Some((_, first)) = failures.first() {
         if !batch {
@@ -349,6 +353,16 @@ pub async fn list(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
+    if filter
+        .query
+        .as_deref()
+        .is_some_and(|t| t.chars().count() > MAX_QUERY_CHARS)
+    {
+        errors.add(
+            "query",
+            format!("must be at most {MAX_QUERY_CHARS} characters"),
+        );
+    }
     for (name, raw, slot) in [
         ("createdFrom", &q.created_from, &mut filter.created_from),
         ("createdTo", &q.created_to, &mut filter.created_to),

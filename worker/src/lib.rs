@@ -83,9 +83,23 @@ pub async fn run(
     let n = ctx.config.worker_concurrency;
     let (send, other) = (ctx.config.send_timeout, ctx.config.job_timeout());
     let monitor = queue_worker!(monitor, ctx, SendMessage, jobs::send_message, n, send);
-    let monitor = queue_worker!(monitor, ctx, ProcessReceipt, jobs::process_receipt, n, other);
+    let monitor = queue_worker!(
+        monitor,
+        ctx,
+        ProcessReceipt,
+        jobs::process_receipt,
+        n,
+        other
+    );
     let monitor = queue_worker!(monitor, ctx, PollStatus, jobs::poll_status, n, other);
-    let monitor = queue_worker!(monitor, ctx, ProcessInbound, jobs::process_inbound, n, other);
+    let monitor = queue_worker!(
+        monitor,
+        ctx,
+        ProcessInbound,
+        jobs::process_inbound,
+        n,
+        other
+    );
     // Deliveries have their own worker and limit: slow endpoints hold its slots, never the sends'.
     let monitor = queue_worker!(
         monitor,

@@ -58,6 +58,7 @@ pub async fn send<C: Caller>(
     headers: HeaderMap,
     body: JsonBody<SmsSend>,
 ) -> ApiResult<Response> {
+    crate::meter(&state, &caller, 1)?;
     let key = idempotency(&headers, "sms/send", &body.raw)?;
     let a = sms::send(
         &state.pool,
@@ -91,6 +92,7 @@ pub async fn batch<C: Caller>(
             Error::validation("messages", format!("must hold 1 to {MAX_BATCH} messages")).into(),
         );
     }
+    crate::meter(&state, &caller, items.len())?;
     let mut parsed = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (i, item) in items.into_iter().enumerate() {

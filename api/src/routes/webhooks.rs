@@ -99,9 +99,10 @@ pub async fn test(
     auth: Auth<MembersWrite>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Delivery>> {
-    Ok(Json(
-        webhooks::send_test(&state.pool, auth.session.user.organization_id, id).await?,
-    ))
+    let org = auth.session.user.organization_id;
+    webhooks::get(&state.pool, org, id).await?;
+    state.endpoint_actions(id)?;
+    Ok(Json(webhooks::send_test(&state.pool, org, id).await?))
 }
 
 #[derive(Deserialize)]
@@ -138,9 +139,10 @@ pub async fn retry(
     auth: Auth<MembersWrite>,
     IdPath(id): IdPath,
 ) -> ApiResult<Json<Delivery>> {
-    Ok(Json(
-        webhooks::retry(&state.pool, auth.session.user.organization_id, id).await?,
-    ))
+    let org = auth.session.user.organization_id;
+    let delivery = webhooks::get_delivery(&state.pool, org, id).await?;
+    state.endpoint_actions(delivery.endpoint_id)?;
+    Ok(Json(webhooks::retry(&state.pool, org, id).await?))
 }
 
 #[derive(Deserialize)]

@@ -58,7 +58,10 @@ pub async fn add_member(pool: &PgPool, actor: &User, input: NewMember) -> Result
     if name.is_empty() {
         errors.add("name", "is required");
     } else if name.chars().count() > MAX_NAME_CHARS {
-        errors.add("name", format!("must be at most {MAX_NAME_CHARS} characters"));
+        errors.add(
+            "name",
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        );
     }
     let role = match Role::parse(&input.role) {
         Ok(r) => Some(r),

@@ -20,9 +20,7 @@ fn hashing_slots() -> &'static tokio::sync::Semaphore {
 }
 
 /// Runs password work (hashing or verifying) in a bounded slot on the blocking pool.
-async fn bounded<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> crate::Result<T> {
+async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> crate::Result<T> {
     let permit = tokio::time::timeout(HASH_WAIT, hashing_slots().acquire())
         .await
         .map_err(|_| crate::Error::Busy {

@@ -387,12 +387,11 @@ pub async fn create_user(
 pub async fn ensure_platform_admin(pool: &PgPool, email: &str, password: &str) -> Result<User> {
     let parsed =
         email_field("PLATFORM_ADMIN_EMAIL", email).map_err(|e| Error::Validation(vec![e]))?;
-    let existing: Option<(Uuid, String, bool)> = sqlx::query_as(
-        "SELECT id, password_hash, platform_admin FROM users WHERE email = $1",
-    )
-    .bind(parsed.as_str())
-    .fetch_optional(pool)
-    .await?;
+    let existing: Option<(Uuid, String, bool)> =
+        sqlx::query_as("SELECT id, password_hash, platform_admin FROM users WHERE email = $1")
+            .bind(parsed.as_str())
+            .fetch_optional(pool)
+            .await?;
     let Some((id, hash, already)) = existing else {
         return create_user(pool, parsed.as_str(), password, "Platform", true).await;
     };

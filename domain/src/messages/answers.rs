@@ -166,9 +166,14 @@ mod tests {
 
     #[test]
     fn the_platform_accounts_fields_are_not_shown() {
-        let twilio = json!({"sid": "SM1", "account_sid": "AC1", "status": "queued", "price": "-0.05"});
-        assert_eq!(shown("twilio", &twilio), json!({"sid": "SM1", "status": "queued"}));
-        let termii = json!({"status": 400, "body": {"message": "bad", "balance": 12, "user": "acme"}});
+        let twilio =
+            json!({"sid": "SM1", "account_sid": "AC1", "status": "queued", "price": "-0.05"});
+        assert_eq!(
+            shown("twilio", &twilio),
+            json!({"sid": "SM1", "status": "queued"})
+        );
+        let termii =
+            json!({"status": 400, "body": {"message": "bad", "balance": 12, "user": "acme"}});
         assert_eq!(
             shown("termii", &termii),
             json!({"status": 400, "body": {"message": "bad"}})

@@ -169,7 +169,14 @@ async fn apply(
         .ok_or_else(|| anyhow::anyhow!("receipt {receipt_id}: unknown channel {:?}", r.channel))?;
     let shown = answers::shown(&r.provider, &r.raw);
     let Some(raw_status) = r.status.as_deref() else {
-        add_entry(conn, &message, "note", None, Some(json!({"receipt": shown}))).await?;
+        add_entry(
+            conn,
+            &message,
+            "note",
+            None,
+            Some(json!({"receipt": shown})),
+        )
+        .await?;
         return Ok(ReceiptOutcome::Note);
     };
     let status = Status::parse(raw_status)

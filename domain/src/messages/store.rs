@@ -70,9 +70,8 @@ impl TryFrom<MessageRow> for Message {
 
     /// A stored channel or status that this code does not know is an error, never coerced.
     fn try_from(r: MessageRow) -> Result<Self> {
-        let channel = Channel::parse(&r.channel).ok_or_else(|| {
-            anyhow::anyhow!("message {}: unknown channel {:?}", r.id, r.channel)
-        })?;
+        let channel = Channel::parse(&r.channel)
+            .ok_or_else(|| anyhow::anyhow!("message {}: unknown channel {:?}", r.id, r.channel))?;
         let status = Status::parse(&r.status)
             .ok_or_else(|| anyhow::anyhow!("message {}: unknown status {:?}", r.id, r.status))?;
         Ok(Message {
@@ -180,10 +179,8 @@ pub async fn insert_queued(
     .execute(&mut *conn)
     .await?;
     // RETURNING does not promise the input order; callers answer in request order.
-    let mut by_id: std::collections::HashMap<Uuid, Message> = messages_of(rows)?
-        .into_iter()
-        .map(|m| (m.id, m))
-        .collect();
+    let mut by_id: std::collections::HashMap<Uuid, Message> =
+        messages_of(rows)?.into_iter().map(|m| (m.id, m)).collect();
     let messages: Vec<Message> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     let out: Vec<OutEvent> = messages
         .iter()

@@ -168,7 +168,7 @@ pub struct Delivery {
 const DELIVERY_COLUMNS: &str = "id, endpoint_id, event_id, event_type, status, attempts, last_attempt_at, \
     next_attempt_at, response_status, response_body_excerpt, duration_ms, last_error, created_at";
 
-async fn get_delivery(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<Delivery> {
+pub async fn get_delivery(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<Delivery> {
     sqlx::query_as::<_, Delivery>(sqlx::AssertSqlSafe(format!(
         "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1 AND organization_id = $2"
     )))
@@ -207,11 +207,12 @@ pub async fn list_deliveries(
     Ok(page.wrap(rows, total))
 }
 
-/// Manual replay: the delivery is attempted again now, whatever its status.
+/// Manual replay: the delivery is attempted again now, whatever its status. An attempt already under
+/// way keeps its lease: the replay's job waits for it to end instead of posting beside it.
 pub async fn retry(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<Delivery> {
     let mut tx = pool.begin().await?;
     let n = sqlx::query(
-        "UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), lease_until = NULL
+        "UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now()
          WHERE id = $1 AND organization_id = $2",
     )
     .bind(id)
@@ -227,7 +228,12 @@ pub async fn retry(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<Del
     get_delivery(pool, organization_id, id).await
 }
 
-/// After an outage: every FAILED delivery of the endpoint since `since` is attempted again.
+/// How far back a recovery may reach.
+pub const RECOVER_MAX_DAYS: i64 = 30;
+const RECOVER_BATCH: i64 = 1000;
+
+/// After an outage: every FAILED delivery of the endpoint since `since` (at most 30 days back) is
+/// attempted again, in batches of a thousand, each batch its own transaction with its jobs.
 pub async fn recover(
     pool: &PgPool,
     organization_id: Uuid,
@@ -235,23 +241,41 @@ pub async fn recover(
     since: DateTime<Utc>,
 ) -> Result<u64> {
     get(pool, organization_id, endpoint_id).await?;
-    let mut tx = pool.begin().await?;
-    let ids: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), lease_until = NULL
-         WHERE endpoint_id = $1 AND status = 'FAILED' AND created_at >= $2 RETURNING id",
-    )
-    .bind(endpoint_id)
-    .bind(since)
-    .fetch_all(&mut *tx)
-    .await?;
-    queue::push_all(
-        &mut tx,
-        ids.iter()
-            .map(|id| (DeliverWebhook { delivery_id: *id }, None)),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(ids.len() as u64)
+    if since < Utc::now() - chrono::Duration::days(RECOVER_MAX_DAYS) {
+        return Err(Error::validation(
+            "since",
+            format!("must be within the last {RECOVER_MAX_DAYS} days"),
+        ));
+    }
+    let mut total = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now()
+             WHERE id IN (SELECT id FROM webhook_deliveries
+                          WHERE endpoint_id = $1 AND organization_id = $2 AND status = 'FAILED'
+                            AND created_at >= $3
+                          LIMIT $4 FOR UPDATE SKIP LOCKED)
+             RETURNING id",
+        )
+        .bind(endpoint_id)
+        .bind(organization_id)
+        .bind(since)
+        .bind(RECOVER_BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        queue::push_all(
+            &mut tx,
+            ids.iter()
+                .map(|id| (DeliverWebhook { delivery_id: *id }, None)),
+        )
+        .await?;
+        tx.commit().await?;
+        total += ids.len() as u64;
+        if (ids.len() as i64) < RECOVER_BATCH {
+            return Ok(total);
+        }
+    }
 }
 
 /// A delivery claimed for one attempt, with what the attempt needs.
@@ -385,7 +409,7 @@ pub async fn record_attempt(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE webhook_deliveries SET status = $2, attempts = $3, last_attempt_at = now(), next_attempt_at = $4,
+        "UPDATE webhook_deliveries SET status = $2, attempts = greatest(attempts + 1, $3), last_attempt_at = now(), next_attempt_at = $4,
              response_status = $5, response_body_excerpt = $6, duration_ms = $7, last_error = $8, lease_until = NULL
          WHERE id = $1",
     )

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 pub use deliveries::{
     Attempt, Claim, Claimed, Delivery, DeliveryOutcome, OutEvent, claim, come_back, fan_out,
-    list_deliveries, record_attempt, recover, retry, send_test,
+    get_delivery, list_deliveries, record_attempt, recover, retry, send_test,
 };
 
 use crate::{Config, Error, Errors, Page, Paged, Result};
@@ -175,7 +175,16 @@ pub async fn reseal_secrets(pool: &PgPool, config: &Config) -> Result<u64> {
     }
 }
 
+/// Endpoints one organization may have.
+pub const MAX_ENDPOINTS: i64 = 20;
+/// The longest endpoint URL accepted.
+pub const MAX_URL_CHARS: usize = 2048;
+
 async fn validate_url(config: &Config, errors: &mut Errors, raw: &str) -> Option<String> {
+    if raw.len() > MAX_URL_CHARS {
+        errors.add("url", format!("must be at most {MAX_URL_CHARS} characters"));
+        return None;
+    }
     let production = config.environment == crate::config::Environment::Production;
     let url = match targets::parse(raw, production) {
         Ok(u) => u,
@@ -193,10 +202,21 @@ async fn validate_url(config: &Config, errors: &mut Errors, raw: &str) -> Option
     Some(url.to_string())
 }
 
+/// Known event types only, each once (so the list is bounded by the number of event types).
 fn validate_event_types(errors: &mut Errors, types: &[String]) {
-    for t in types {
+    if types.len() > EVENT_TYPES.len() {
+        errors.add(
+            "eventTypes",
+            format!("must list at most {} event types", EVENT_TYPES.len()),
+        );
+        return;
+    }
+    for (i, t) in types.iter().enumerate() {
         if !EVENT_TYPES.contains(&t.as_str()) {
-            errors.add("eventTypes", format!("unknown event type {t:?}"));
+            let shown: String = t.chars().take(64).collect();
+            errors.add("eventTypes", format!("unknown event type {shown:?}"));
+        } else if types[..i].contains(t) {
+            errors.add("eventTypes", format!("lists {t:?} twice"));
         }
     }
 }
@@ -228,6 +248,26 @@ pub async fn create(
     errors.finish()?;
     let secret = signing::new_secret();
     let id = Uuid::now_v7();
+    let mut tx = pool.begin().await?;
+    // The organization's row serializes concurrent creations, so the limit holds under a race.
+    sqlx::query("SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE")
+        .bind(organization_id)
+        .execute(&mut *tx)
+        .await?;
+    let existing: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_endpoints WHERE organization_id = $1")
+            .bind(organization_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if existing >= MAX_ENDPOINTS {
+        return Err(Error::Rule {
+            code: "LIMIT_EXCEEDED",
+            message: format!(
+                "an organization may have at most {MAX_ENDPOINTS} webhook endpoints; delete one first"
+            ),
+            field: None,
+        });
+    }
     let endpoint = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
         "INSERT INTO webhook_endpoints (id, organization_id, url, description, event_types, enabled, secret)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
@@ -239,8 +279,9 @@ pub async fn create(
     .bind(&event_types)
     .bind(input.enabled.unwrap_or(true))
     .bind(config.secrets.seal(secret.as_bytes(), &secret_aad(id)))
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(WithSecret { endpoint, secret })
 }
 
@@ -267,6 +308,9 @@ pub async fn list(pool: &PgPool, organization_id: Uuid, page: Page) -> Result<Pa
     .await
 }
 
+/// Changes an endpoint. The new URL is checked first (a DNS lookup: no lock is held meanwhile), then
+/// the row is locked, merged with what the request leaves out, and written, so two concurrent
+/// updates never interleave their read and write.
 pub async fn update(
     pool: &PgPool,
     config: &Config,
@@ -274,23 +318,30 @@ pub async fn update(
     id: Uuid,
     input: EndpointInput,
 ) -> Result<Endpoint> {
-    let current = get(pool, organization_id, id).await?;
+    get(pool, organization_id, id).await?;
     let mut errors = Errors::default();
     let url = match input.url.as_deref() {
         Some(raw) => validate_url(config, &mut errors, raw).await,
-        None => Some(current.url.clone()),
+        None => None,
     };
     if let Some(types) = &input.event_types {
         validate_event_types(&mut errors, types);
     }
-    let description = input
-        .description
-        .clone()
-        .unwrap_or(current.description.clone());
-    validate_description(&mut errors, &description);
+    if let Some(description) = &input.description {
+        validate_description(&mut errors, description);
+    }
     errors.finish()?;
+    let mut tx = pool.begin().await?;
+    let current = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND organization_id = $2 FOR UPDATE"
+    )))
+    .bind(id)
+    .bind(organization_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound)?;
     let enabled = input.enabled.unwrap_or(current.enabled);
-    Ok(sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
+    let updated = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
         "UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, enabled = $6,
              disabled_reason = CASE WHEN $6 THEN NULL ELSE disabled_reason END,
              failing_since = CASE WHEN $6 AND NOT enabled THEN NULL ELSE failing_since END,
@@ -299,12 +350,14 @@ pub async fn update(
     )))
     .bind(id)
     .bind(organization_id)
-    .bind(url)
-    .bind(description)
+    .bind(url.unwrap_or(current.url))
+    .bind(input.description.unwrap_or(current.description))
     .bind(input.event_types.unwrap_or(current.event_types))
     .bind(enabled)
-    .fetch_one(pool)
-    .await?)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(updated)
 }
 
 pub async fn delete(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<()> {

@@ -8,8 +8,7 @@ use url::Url;
 
 /// The one answer for a target that does not resolve and for one that resolves to a private address,
 /// so that the answer does not tell which names exist inside the network.
-pub const NOT_PUBLIC: &str =
-    "does not resolve to a public address (loopback, private, link-local and metadata addresses are refused)";
+pub const NOT_PUBLIC: &str = "does not resolve to a public address (loopback, private, link-local and metadata addresses are refused)";
 
 /// Whether an address is on the public internet. IPv6 addresses that carry an IPv4 address (mapped
 /// `::ffff:0:0/96`, IPv4-compatible `::/96`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, Teredo
