@@ -17,6 +17,8 @@ pub mod sender_ids;
 pub mod signatures;
 pub mod sms;
 pub mod sms_receipts;
+#[cfg(test)]
+mod test_vectors;
 mod values;
 pub mod webhooks;
 

@@ -87,14 +87,7 @@ mod tests {
     use serde_json::Value;
 
     fn vectors() -> Value {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/vectors/signatures.json"
-        );
-        serde_json::from_str(
-            &std::fs::read_to_string(path).expect("shared/vectors beside the repository"),
-        )
-        .unwrap()
+        crate::test_vectors::signatures()
     }
 
     #[test]

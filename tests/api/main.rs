@@ -5,11 +5,13 @@ mod helpers;
 
 mod api_keys;
 mod errors;
+mod hardening;
 mod identity;
 mod processes;
 mod providers;
 mod queue;
 mod receipts;
+mod security;
 mod sender_ids;
 mod sms;
 mod webhooks;

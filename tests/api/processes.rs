@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::helpers::*;
 
 /// A `herald` process, killed if a test panics before stopping it.
-struct Herald(Child);
+pub struct Herald(pub Child);
 
 impl Drop for Herald {
     fn drop(&mut self) {
@@ -20,7 +20,7 @@ impl Drop for Herald {
     }
 }
 
-fn herald(
+pub fn herald(
     args: &[&str],
     database_url: &str,
     extra: &[(&str, &str)],

@@ -408,7 +408,11 @@ async fn idempotency_keys_replay_refuse_mismatches_and_serialize_concurrent_requ
 
 #[tokio::test]
 async fn a_batch_is_all_or_nothing() {
-    let app = spawn_app_with(herald::Roles::API, |_| {}).await;
+    // A batch counts each of its messages against the rate limit: room for a few full batches.
+    let app = spawn_app_with(herald::Roles::API, |s| {
+        s.insert("RATE_LIMIT_BURST".into(), "1000".into());
+    })
+    .await;
     let (_, key) = app.sms_tenant("Acme").await;
     let ok = |i: u32| json!({"to": format!("+2348067001{i:03}"), "body": "hi", "senderId": "Herald", "externalId": format!("b{i}")});
     let res = app

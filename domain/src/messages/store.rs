@@ -207,6 +207,8 @@ pub struct Change {
     pub answer: Option<Value>,
     /// A send job's claim: the message's `send_attempts` it expects, and how long its lease lasts.
     pub claim: Option<(i32, std::time::Duration)>,
+    /// For a tenant's own request: the change applies only within this organization.
+    pub organization_id: Option<Uuid>,
 }
 
 pub enum Transition {
@@ -245,6 +247,7 @@ pub async fn transition(
                                 ELSE now() + make_interval(secs => $10::bigint / 1000.0) END
          WHERE id = $1 AND channel = $2 AND status = ANY($8)
            AND ($9::int IS NULL OR send_attempts = $9)
+           AND ($11::uuid IS NULL OR organization_id = $11)
          RETURNING {MESSAGE_COLUMNS}"
     )))
     .bind(message_id)
@@ -257,6 +260,7 @@ pub async fn transition(
     .bind(&sources)
     .bind(expected_attempts)
     .bind(lease_ms)
+    .bind(change.organization_id)
     .fetch_optional(&mut *conn)
     .await?;
     match updated {
@@ -464,7 +468,11 @@ pub async fn cancel(
 ) -> Result<Message> {
     get(pool, organization_id, channel, id).await?;
     let mut tx = pool.begin().await?;
-    match transition(&mut tx, id, channel, Status::Canceled, Change::default()).await? {
+    let change = Change {
+        organization_id: Some(organization_id),
+        ..Change::default()
+    };
+    match transition(&mut tx, id, channel, Status::Canceled, change).await? {
         Transition::Applied(m) => {
             tx.commit().await?;
             Ok(m)
