@@ -212,3 +212,44 @@ pub async fn deliver_webhook(
     info!(delivery_id = %claimed.id, endpoint_id = %claimed.endpoint.id, status = ?attempt.response_status, ?outcome, "webhook attempt");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let settings: HashMap<String, String> = [
+            (
+                "JWT_SECRET",
+                "test-jwt-secret-that-is-long-enough-0123456789",
+            ),
+            (
+                "SECRETS_ENCRYPTION_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        Config::from_source(&settings).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_permit_map_forgets_idle_endpoints() {
+        let sender = WebhookSender::new(&config());
+        let busy = uuid::Uuid::now_v7();
+        let held = sender.permit(busy).await.unwrap();
+        for _ in 0..3 * MAX_TRACKED_ENDPOINTS {
+            let p = sender.permit(uuid::Uuid::now_v7()).await.unwrap();
+            drop(p);
+        }
+        let limits = sender.limits.lock();
+        assert!(limits.len() <= MAX_TRACKED_ENDPOINTS, "{}", limits.len());
+        assert!(
+            limits.contains_key(&busy),
+            "an endpoint in use keeps its count"
+        );
+        drop(limits);
+        drop(held);
+    }
+}
