@@ -123,7 +123,7 @@ impl Application {
         let signal = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut tasks = RoleTasks::new();
         if let Some(listener) = self.listener {
             let state = api::AppState::new(self.pool.clone(), self.config.clone());
             tracing::info!(addr = %listener.local_addr()?, "API listening");
@@ -159,21 +159,30 @@ impl Application {
                 ("scheduler", Ok(()))
             });
         }
-        while let Some(done) = tasks.join_next().await {
-            let (role, result) = done?;
-            if !*stop.borrow() {
-                let why = match result {
-                    Ok(()) => "without an error".to_owned(),
-                    Err(e) => format!("{e:#}"),
-                };
-                anyhow::bail!(
-                    "the {role} stopped on its own ({why}); exiting so that a supervisor restarts the process"
-                );
-            }
-            result?;
-        }
-        Ok(())
+        supervise(tasks, stop).await
     }
+}
+
+/// The roles of a running process, each named.
+type RoleTasks = tokio::task::JoinSet<(&'static str, anyhow::Result<()>)>;
+
+/// Waits for the roles to finish after `stop`; a role that ends before (with or without an error,
+/// or by panicking) is an error, so that the process exits non-zero and is restarted.
+async fn supervise(mut tasks: RoleTasks, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    while let Some(done) = tasks.join_next().await {
+        let (role, result) = done?;
+        if !*stop.borrow() {
+            let why = match result {
+                Ok(()) => "without an error".to_owned(),
+                Err(e) => format!("{e:#}"),
+            };
+            anyhow::bail!(
+                "the {role} stopped on its own ({why}); exiting so that a supervisor restarts the process"
+            );
+        }
+        result?;
+    }
+    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -194,3 +203,37 @@ pub async fn shutdown_signal() {
 
 /// How long a stopping process waits for running work before it exits anyway.
 pub const STOP_GRACE: Duration = Duration::from_secs(30);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_role_that_stops_on_its_own_is_an_error() {
+        let (stop_tx, stop) = watch::channel(false);
+        let mut tasks = RoleTasks::new();
+        tasks.spawn(async { ("scheduler", Ok(())) });
+        tasks.spawn(async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            ("HTTP server", Ok(()))
+        });
+        let e = supervise(tasks, stop).await.unwrap_err();
+        assert!(
+            e.to_string().contains("the scheduler stopped on its own"),
+            "{e}"
+        );
+
+        let mut tasks = RoleTasks::new();
+        tasks.spawn(async { ("worker monitor", Ok(())) });
+        stop_tx.send_replace(true);
+        assert!(supervise(tasks, stop_tx.subscribe()).await.is_ok());
+
+        let mut tasks = RoleTasks::new();
+        tasks.spawn(async { panic!("boom") });
+        let (_tx, rx) = watch::channel(false);
+        assert!(
+            supervise(tasks, rx).await.is_err(),
+            "a panicked role stops the process"
+        );
+    }
+}

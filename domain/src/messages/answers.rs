@@ -67,11 +67,14 @@ fn allowed_fields(provider: &str) -> &'static [&'static str] {
         "twilio" => &[
             "sid",
             "MessageSid",
+            "SmsSid",
             "status",
             "MessageStatus",
+            "SmsStatus",
             "error_code",
             "ErrorCode",
             "error_message",
+            "ErrorMessage",
             "num_segments",
             "date_created",
             "date_sent",
@@ -90,6 +93,7 @@ fn allowed_fields(provider: &str) -> &'static [&'static str] {
             "sent_at",
             "notify_id",
         ],
+        // The generic aggregator, and the carrier DLR and signed provider schemes it reports through.
         "http" => &[
             "id",
             "messageId",
@@ -97,10 +101,13 @@ fn allowed_fields(provider: &str) -> &'static [&'static str] {
             "status",
             "error",
             "errorCode",
+            "errorMessage",
             "code",
             "message",
+            "doneAt",
+            "occurredAt",
         ],
-        "sandbox" => &["id", "status", "outcome", "note", "code", "message"],
+        "sandbox" => &["id", "messageId", "status", "error", "to", "doneAt"],
         _ => &[],
     }
 }
