@@ -93,6 +93,15 @@ pub struct SmsOptOutEvent {
     occurred_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// The generic message routes of every channel, described from the same `ChannelApi` they run on.
+struct ChannelPaths;
+
+impl Modify for ChannelPaths {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        routes::messages::openapi_paths::<domain::sms::Sms>(&mut openapi.paths);
+    }
+}
+
 struct ApiKeyAuth;
 
 impl Modify for ApiKeyAuth {
@@ -121,13 +130,7 @@ impl Modify for ApiKeyAuth {
     ),
     paths(
         routes::api_keys::current,
-        routes::sender_ids::approved,
-        routes::sms::send,
-        routes::sms::batch,
-        routes::sms::list,
-        routes::sms::get,
-        routes::sms::timeline,
-        routes::sms::cancel,
+        routes::sms::sender_ids::approved,
     ),
     components(schemas(
         ErrorBody,
@@ -137,7 +140,7 @@ impl Modify for ApiKeyAuth {
         WebhookEvent,
         SmsOptOutEvent
     )),
-    modifiers(&ApiKeyAuth)
+    modifiers(&ApiKeyAuth, &ChannelPaths)
 )]
 pub struct ApiDoc;
 

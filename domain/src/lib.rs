@@ -1,6 +1,7 @@
 //! Herald's domain: configuration, value types, identity, the message pipeline's rules and store,
 //! and the job payloads. It knows no HTTP.
 
+pub mod channels;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -10,18 +11,15 @@ pub mod events;
 pub mod idempotency;
 pub mod identity;
 pub mod messages;
-pub mod opt_outs;
 mod pagination;
 pub mod queue;
-pub mod sender_ids;
 pub mod signatures;
-pub mod sms;
-pub mod sms_receipts;
 #[cfg(test)]
 mod test_vectors;
 mod values;
 pub mod webhooks;
 
+pub use channels::sms;
 pub use config::Config;
 pub use error::{Error, Errors, FieldError, Result};
 pub use pagination::{Page, Paged};

@@ -8,7 +8,6 @@ use domain::{
         self, Change, MessageError, Status, answers,
         receipts::{self, NewReceipt, ReceiptOutcome},
     },
-    opt_outs,
     queue::{self, PollStatus, ProcessInbound, ProcessReceipt, SendMessage},
 };
 use serde_json::json;
@@ -30,11 +29,11 @@ fn after(d: std::time::Duration) -> chrono::DateTime<Utc> {
 
 pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
     let lease = ctx.config.send_lease;
-    let configured = ctx.configured_channels();
+    let configured = ctx.providers.channels();
     let Some(message) = messages::claim_for_send(&ctx.pool, &job, lease, configured).await? else {
         return Ok(());
     };
-    let Some(provider) = ctx.provider_for(message.channel) else {
+    let Some(provider) = ctx.providers.for_channel(message.channel) else {
         return Err(format!("no provider for the {} channel", message.channel.as_str()).into());
     };
     let result = provider.send(&message).await;
@@ -64,9 +63,7 @@ pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(),
                 answer: Some(answer),
                 ..Change::default()
             };
-            let poll_at = provider
-                .can_poll()
-                .then(|| after(ctx.config.sms.status_poll_after));
+            let poll_at = provider.poll_after(&ctx.config).map(after);
             messages::record_outcome(&ctx.pool, &message, Status::Sent, change, poll_at).await?;
             info!(message_id = %message.id, provider = name, "message handed to the provider");
         }
@@ -126,17 +123,22 @@ pub async fn process_receipt(
 /// otherwise it asks again later (doubling the wait) until the give-up time, then leaves a note.
 pub async fn poll_status(job: PollStatus, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
     let message = messages::get_any(&ctx.pool, job.message_id).await?;
-    let provider = ctx.sms.name();
-    if message.status != Status::Sent || message.provider.as_deref() != Some(provider) {
+    let Some(provider) = ctx.providers.for_channel(message.channel) else {
+        return Ok(());
+    };
+    let name = provider.name();
+    if message.status != Status::Sent || message.provider.as_deref() != Some(name) {
         return Ok(());
     }
     let Some(provider_id) = message.provider_message_id.clone() else {
         return Ok(());
     };
-    let settings = &ctx.config.sms;
+    let Some(poll_after) = provider.poll_after(&ctx.config) else {
+        return Ok(());
+    };
     let sent_at = message.sent_at.unwrap_or(message.created_at);
-    let give_up_at = sent_at + chrono::Duration::from_std(settings.status_poll_give_up)?;
-    let polled = match ctx.sms.poll(&provider_id).await {
+    let give_up_at = sent_at + chrono::Duration::from_std(provider.poll_give_up(&ctx.config))?;
+    let polled = match provider.poll(&provider_id).await {
         None => return Ok(()),
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => {
@@ -153,7 +155,7 @@ pub async fn poll_status(job: PollStatus, ctx: Data<JobContext>) -> Result<(), B
             });
             let receipt = NewReceipt {
                 channel: message.channel,
-                provider: provider.to_owned(),
+                provider: name.to_owned(),
                 provider_message_id: provider_id,
                 status: p.status,
                 error,
@@ -166,9 +168,7 @@ pub async fn poll_status(job: PollStatus, ctx: Data<JobContext>) -> Result<(), B
             messages::add_entry(&mut tx, &message, "note", None, Some(note)).await?;
         }
         _ => {
-            let wait = settings
-                .status_poll_after
-                .saturating_mul(2u32.saturating_pow(job.attempt.min(16) + 1));
+            let wait = poll_after.saturating_mul(2u32.saturating_pow(job.attempt.min(16) + 1));
             let at = after(wait).min(give_up_at);
             queue::push(
                 &mut tx,
@@ -189,7 +189,8 @@ pub async fn process_inbound(
     job: ProcessInbound,
     ctx: Data<JobContext>,
 ) -> Result<(), BoxDynError> {
-    if let Some(outcome) = opt_outs::process_inbound(&ctx.pool, job.inbound_id).await? {
+    if let Some(outcome) = domain::sms::opt_outs::process_inbound(&ctx.pool, job.inbound_id).await?
+    {
         info!(inbound_id = %job.inbound_id, outcome, "inbound text processed");
     }
     Ok(())

@@ -2,12 +2,12 @@
 
 mod handlers;
 mod http;
-pub mod sms;
+pub mod providers;
 mod webhooks;
 
 use std::sync::Arc;
 
-use domain::{Config, messages::Channel};
+use domain::Config;
 use sqlx::PgPool;
 
 pub use handlers::{poll_status, process_inbound, process_receipt, send_message};
@@ -20,33 +20,21 @@ pub struct JobContext {
     /// Connections held by the queue's LISTEN wake-ups.
     pub listen_pool: PgPool,
     pub config: Arc<Config>,
-    pub sms: Arc<sms::SmsProvider>,
+    pub providers: Arc<providers::Providers>,
     pub webhooks: Arc<webhooks::WebhookSender>,
 }
 
 impl JobContext {
     pub fn new(pool: PgPool, listen_pool: PgPool, config: Arc<Config>) -> Self {
-        let sms = Arc::new(sms::SmsProvider::from_config(&config, pool.clone()));
+        let providers = Arc::new(providers::Providers::from_config(&config, pool.clone()));
         let webhooks = Arc::new(webhooks::WebhookSender::new(&config));
         JobContext {
             pool,
             listen_pool,
             config,
-            sms,
+            providers,
             webhooks,
         }
-    }
-}
-
-impl JobContext {
-    /// The channels that have a provider in this process; a message of any other channel fails
-    /// with `CHANNEL_NOT_CONFIGURED` instead of being claimed.
-    pub fn configured_channels(&self) -> &'static [Channel] {
-        &[Channel::Sms]
-    }
-
-    pub fn provider_for(&self, channel: Channel) -> Option<&sms::SmsProvider> {
-        (channel == Channel::Sms).then_some(&*self.sms)
     }
 }
 

@@ -138,6 +138,39 @@ async fn health_metrics_openapi_and_docs_are_served() {
         doc["paths"].get("/v1/auth/login").is_none(),
         "the public bundle holds only public routes"
     );
+    // The generic message routes are described per channel, with every reference resolving.
+    let list = &doc["paths"]["/v1/public/sms"]["get"];
+    let params: Vec<&str> = list["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in ["status", "query", "page", "pageSize", "flow"] {
+        assert!(params.contains(&name), "{name} missing from {params:?}");
+    }
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.iter().any(|r| r.ends_with("/SmsSend")));
+    for r in all {
+        let name = r.trim_start_matches("#/components/schemas/");
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} does not resolve"
+        );
+    }
     let docs = get("/docs/").await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
     let html = docs.text().await.unwrap();

@@ -17,9 +17,9 @@ use domain::{
         Channel, MessageError, Status,
         receipts::{self, NewReceipt},
     },
-    opt_outs,
     queue::{self, ProcessInbound},
-    signatures, sms_receipts,
+    signatures,
+    sms::{opt_outs, receipts as sms_receipts},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -6,8 +6,7 @@ mod health;
 pub use health::metrics;
 mod inbound;
 mod members;
-mod opt_outs;
-pub(crate) mod sender_ids;
+pub(crate) mod messages;
 pub(crate) mod sms;
 mod webhooks;
 
@@ -15,14 +14,9 @@ use axum::{
     Router,
     routing::{delete, get, patch, post},
 };
+use domain::sms::Sms;
 
-use crate::{
-    AppState,
-    extract::{
-        Auth, Key,
-        need::{MessagesRead, MessagesSend, ReadSms, SendSms},
-    },
-};
+use crate::AppState;
 
 /// Session routes (the control plane and the dashboard).
 pub fn control_routes() -> Router<AppState> {
@@ -39,18 +33,6 @@ pub fn control_routes() -> Router<AppState> {
         )
         .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/v1/api-keys/{id}", delete(api_keys::revoke))
-        .route(
-            "/v1/sms/sender-id-requests",
-            get(sender_ids::list_requests).post(sender_ids::request),
-        )
-        .route(
-            "/v1/sms/sender-id-requests/{id}/review",
-            post(sender_ids::review),
-        )
-        .route(
-            "/v1/sms/sender-ids",
-            get(sender_ids::approved::<Auth<MessagesRead>>),
-        )
         .route(
             "/v1/webhook-endpoints",
             get(webhooks::list).post(webhooks::create),
@@ -76,42 +58,16 @@ pub fn control_routes() -> Router<AppState> {
             post(webhooks::recover),
         )
         .route("/v1/webhook-deliveries/{id}/retry", post(webhooks::retry))
-        .route("/v1/sms/opt-outs", get(opt_outs::list).post(opt_outs::add))
-        .route("/v1/sms/opt-outs/{phone}", delete(opt_outs::remove))
-        .route("/v1/sms/send", post(sms::send::<Auth<MessagesSend>>))
-        .route("/v1/sms/batch", post(sms::batch::<Auth<MessagesSend>>))
-        .route("/v1/sms", get(sms::list::<Auth<MessagesRead>>))
-        .route("/v1/sms/{id}", get(sms::get::<Auth<MessagesRead>>))
-        .route(
-            "/v1/sms/{id}/timeline",
-            get(sms::timeline::<Auth<MessagesRead>>),
-        )
-        .route(
-            "/v1/sms/{id}/cancel",
-            post(sms::cancel::<Auth<MessagesSend>>),
-        )
+        .merge(messages::session_routes::<Sms>())
+        .merge(sms::session_routes())
 }
 
 /// API-key routes; `public_auth` authenticates and rate-limits them before any handler runs.
 pub fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/v1/public/key", get(api_keys::current))
-        .route(
-            "/v1/public/sms/sender-ids",
-            get(sender_ids::approved::<Key<ReadSms>>),
-        )
-        .route("/v1/public/sms/send", post(sms::send::<Key<SendSms>>))
-        .route("/v1/public/sms/batch", post(sms::batch::<Key<SendSms>>))
-        .route("/v1/public/sms", get(sms::list::<Key<ReadSms>>))
-        .route("/v1/public/sms/{id}", get(sms::get::<Key<ReadSms>>))
-        .route(
-            "/v1/public/sms/{id}/timeline",
-            get(sms::timeline::<Key<ReadSms>>),
-        )
-        .route(
-            "/v1/public/sms/{id}/cancel",
-            post(sms::cancel::<Key<SendSms>>),
-        )
+        .merge(messages::public_routes::<Sms>())
+        .merge(sms::public_routes())
 }
 
 /// Provider and carrier callbacks; each guards itself (token or signature) and is off until set up.

@@ -1,16 +1,20 @@
 //! The message pipeline every channel shares: one model, one status machine mechanism, one
 //! receipt path. Channels add only their validation and their providers.
 
+mod accept;
 pub mod answers;
+mod list;
 mod pipeline;
 pub mod receipts;
 mod status;
 mod store;
 
+pub use accept::{Accepted, ChannelSend, MAX_BATCH, MAX_SCHEDULE_DAYS, accept, parse_schedule};
+pub use list::{ListQuery, MAX_QUERY_CHARS, list};
 pub use pipeline::{claim_for_send, record_outcome, record_retry};
 pub use status::{Channel, Status};
 pub(crate) use store::load;
 pub use store::{
     Change, ListFilter, Message, MessageError, NewMessage, TimelineEntry, Transition, add_entry,
-    cancel, get, get_any, insert_queued, list, list_query, load_for_update, timeline, transition,
+    cancel, get, get_any, insert_queued, list_query, load_for_update, timeline, transition,
 };

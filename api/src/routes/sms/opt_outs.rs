@@ -5,11 +5,11 @@ use axum::{
 };
 use domain::{
     Paged,
-    opt_outs::{self, OptOut},
+    sms::opt_outs::{self, OptOut},
 };
 use serde::Deserialize;
 
-use super::members::PageQuery;
+use crate::routes::members::PageQuery;
 use crate::{
     ApiResult, AppState,
     extract::{

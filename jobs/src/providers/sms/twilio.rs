@@ -1,7 +1,7 @@
 //! Twilio's Messages API: basic auth with the account SID and auth token, our status callback on
 //! `/v1/webhooks/sms/twilio`, and a status fetch for polling. Twilio has no client-reference field.
 
-use domain::{messages::Message, sms_receipts};
+use domain::{messages::Message, sms::receipts as sms_receipts};
 use serde_json::Value;
 
 use super::Polled;

@@ -1,11 +1,11 @@
 use axum::{Json, extract::State, http::StatusCode};
 use domain::{
     Errors, Page, Paged,
-    sender_ids::{self, ApprovedSenderId, NewSenderIdRequest, Review, SenderIdRequest},
+    sms::sender_ids::{self, ApprovedSenderId, NewSenderIdRequest, Review, SenderIdRequest},
 };
 use serde::Deserialize;
 
-use super::members::PageQuery;
+use crate::routes::members::PageQuery;
 use crate::{
     ApiResult, AppState,
     extract::{

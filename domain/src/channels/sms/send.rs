@@ -1,0 +1,222 @@
+//! What an SMS send must satisfy, and how it enters the shared accept path (`messages::accept`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::sender_ids;
+use crate::{
+    Errors, FieldError, PhoneNumber, Result, SenderId, SmsBody,
+    messages::{Channel, ChannelSend, NewMessage, parse_schedule},
+};
+
+/// `POST …/sms/send`, and each item of `…/sms/batch`.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsSend {
+    /// E.164, with the leading +.
+    #[schema(example = "+2348067000111")]
+    pub to: Option<String>,
+    /// 1 to 1,600 characters.
+    pub body: Option<String>,
+    /// A sender ID approved for the organization.
+    pub sender_id: Option<String>,
+    /// OTP or STANDARD (the default).
+    pub flow: Option<String>,
+    pub external_id: Option<String>,
+    /// RFC 3339; up to 30 days ahead.
+    pub scheduled_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SmsBatch {
+    pub messages: Option<Vec<Value>>,
+}
+
+pub struct ValidSms {
+    to: PhoneNumber,
+    body: SmsBody,
+    sender_id: SenderId,
+    flow: &'static str,
+    external_id: Option<String>,
+    scheduled_at: Option<DateTime<Utc>>,
+}
+
+fn required<'a>(
+    errors: &mut Errors,
+    prefix: &str,
+    field: &str,
+    v: &'a Option<String>,
+) -> Option<&'a str> {
+    match v.as_deref() {
+        Some(s) => Some(s),
+        None => {
+            errors.add(format!("{prefix}{field}"), "is required");
+            None
+        }
+    }
+}
+
+pub fn parse_flow(raw: &str) -> Option<&'static str> {
+    ["OTP", "STANDARD"].into_iter().find(|f| *f == raw)
+}
+
+fn validate(
+    req: &SmsSend,
+    prefix: &str,
+    now: DateTime<Utc>,
+    errors: &mut Errors,
+) -> Option<ValidSms> {
+    let before = errors.len();
+    let field = |f: &str| format!("{prefix}{f}");
+    let to = required(errors, prefix, "to", &req.to).and_then(|raw| {
+        errors.take(PhoneNumber::parse(raw).map_err(|m| FieldError::new(field("to"), m)))
+    });
+    let body = required(errors, prefix, "body", &req.body).and_then(|raw| {
+        errors.take(SmsBody::parse(raw).map_err(|m| FieldError::new(field("body"), m)))
+    });
+    let sender_id = required(errors, prefix, "senderId", &req.sender_id).and_then(|raw| {
+        errors.take(SenderId::parse(raw).map_err(|m| FieldError::new(field("senderId"), m)))
+    });
+    let flow = match req.flow.as_deref() {
+        None => Some("STANDARD"),
+        Some(raw) => errors.take(
+            parse_flow(raw)
+                .ok_or_else(|| FieldError::new(field("flow"), "must be OTP or STANDARD")),
+        ),
+    };
+    let external_id = req.external_id.as_deref().map(str::trim).map(str::to_owned);
+    if external_id
+        .as_deref()
+        .is_some_and(|e| e.is_empty() || e.chars().count() > 255)
+    {
+        errors.add(field("externalId"), "must be 1 to 255 characters");
+    }
+    let scheduled_at = match req.scheduled_at.as_deref() {
+        None => None,
+        Some(raw) => errors
+            .take(parse_schedule(raw, now).map_err(|m| FieldError::new(field("scheduledAt"), m))),
+    };
+    if errors.len() > before {
+        return None;
+    }
+    Some(ValidSms {
+        to: to?,
+        body: body?,
+        sender_id: sender_id?,
+        flow: flow?,
+        external_id,
+        scheduled_at,
+    })
+}
+
+impl ValidSms {
+    fn into_new_message(self) -> NewMessage {
+        let mut content = Map::new();
+        content.insert("senderId".into(), json!(self.sender_id.as_str()));
+        content.insert("flow".into(), json!(self.flow));
+        content.insert("body".into(), json!(self.body.as_str()));
+        content.insert("segments".into(), json!(self.body.segments()));
+        content.insert("encoding".into(), json!(self.body.encoding().as_str()));
+        let search_text = format!(
+            "{} {} {}",
+            self.to.as_str(),
+            self.body.as_str(),
+            self.external_id.as_deref().unwrap_or("")
+        )
+        .to_lowercase();
+        NewMessage {
+            channel: Channel::Sms,
+            recipient: self.to.as_str().to_owned(),
+            sender: Some(self.sender_id.as_str().to_owned()),
+            category: Some(self.flow.to_owned()),
+            content,
+            external_id: self.external_id,
+            search_text,
+            scheduled_at: self.scheduled_at,
+        }
+    }
+}
+
+/// The rules that need the database, checked for every item at once: the sender ID is approved for
+/// the organization and the recipient has not opted out. Returns one error per failing item.
+async fn check_rules(
+    conn: &mut PgConnection,
+    organization_id: Uuid,
+    items: &[ValidSms],
+) -> Result<Vec<(usize, FieldError)>> {
+    let senders: Vec<String> = items
+        .iter()
+        .map(|i| i.sender_id.as_str().to_lowercase())
+        .collect();
+    let approved = sender_ids::approved_among(conn, organization_id, &senders).await?;
+    let recipients: Vec<String> = items.iter().map(|i| i.to.as_str().to_owned()).collect();
+    let opted_out: Vec<String> = sqlx::query_scalar(
+        "SELECT phone_number FROM sms_opt_outs WHERE organization_id = $1 AND phone_number = ANY($2)",
+    )
+    .bind(organization_id)
+    .bind(&recipients)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut failures = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if !approved.contains(&senders[i]) {
+            failures.push((
+                i,
+                FieldError {
+                    field: "senderId".into(),
+                    message: format!(
+                        "sender ID {:?} is not approved for this organization",
+                        item.sender_id.as_str()
+                    ),
+                    code: Some("SENDER_ID_NOT_APPROVED"),
+                },
+            ));
+        } else if opted_out.contains(&recipients[i]) {
+            failures.push((
+                i,
+                FieldError {
+                    field: "to".into(),
+                    message: "the recipient has opted out of messages from this organization"
+                        .into(),
+                    code: Some("RECIPIENT_OPTED_OUT"),
+                },
+            ));
+        }
+    }
+    Ok(failures)
+}
+
+/// The SMS channel on the shared accept path.
+pub struct Sms;
+
+impl ChannelSend for Sms {
+    const CHANNEL: Channel = Channel::Sms;
+    const CATEGORY: Option<(&'static str, &'static [&'static str])> =
+        Some(("flow", &["OTP", "STANDARD"]));
+    type Request = SmsSend;
+    type Valid = ValidSms;
+
+    fn validate(
+        request: &SmsSend,
+        prefix: &str,
+        now: DateTime<Utc>,
+        errors: &mut Errors,
+    ) -> Option<ValidSms> {
+        validate(request, prefix, now, errors)
+    }
+
+    async fn check_rules(
+        conn: &mut PgConnection,
+        organization_id: Uuid,
+        items: &[ValidSms],
+    ) -> Result<Vec<(usize, FieldError)>> {
+        check_rules(conn, organization_id, items).await
+    }
+
+    fn into_new_message(valid: ValidSms) -> NewMessage {
+        valid.into_new_message()
+    }
+}

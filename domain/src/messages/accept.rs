@@ -1,0 +1,165 @@
+//! The one accept path every channel's send and batch routes take: idempotency first, validation
+//! into channel-neutral new messages, the channel's rules that need the database, then one
+//! transaction with one multi-row insert per table, one job push and the webhook fan-out.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{Channel, NewMessage, insert_queued};
+use crate::{
+    Error, Errors, FieldError, Result,
+    idempotency::{Claim, IdempotencyKey},
+    queue::{self, SendMessage},
+};
+
+/// Messages one batch may hold.
+pub const MAX_BATCH: usize = 100;
+/// How far ahead `scheduledAt` may be.
+pub const MAX_SCHEDULE_DAYS: i64 = 30;
+
+/// What a channel brings to the accept path.
+pub trait ChannelSend: Send + Sync + 'static {
+    const CHANNEL: Channel;
+    /// The list filter that picks a message's `category` (SMS: `flow`), with its allowed values.
+    const CATEGORY: Option<(&'static str, &'static [&'static str])> = None;
+    /// The send body as the API takes it (each item of a batch too).
+    type Request: DeserializeOwned + Send + Sync;
+    /// A send body that passed validation.
+    type Valid: Send + Sync;
+
+    /// Validates one send body; field errors are named with `prefix` (`messages[3].` in a batch).
+    fn validate(
+        request: &Self::Request,
+        prefix: &str,
+        now: DateTime<Utc>,
+        errors: &mut Errors,
+    ) -> Option<Self::Valid>;
+
+    /// The rules that need the database, for every item at once: one error per failing item.
+    fn check_rules(
+        conn: &mut PgConnection,
+        organization_id: Uuid,
+        items: &[Self::Valid],
+    ) -> impl Future<Output = Result<Vec<(usize, FieldError)>>> + Send;
+
+    fn into_new_message(valid: Self::Valid) -> NewMessage;
+}
+
+/// Parses a `scheduledAt`: RFC 3339, not in the past, at most 30 days ahead.
+pub fn parse_schedule(raw: &str, now: DateTime<Utc>) -> std::result::Result<DateTime<Utc>, String> {
+    let at = DateTime::parse_from_rfc3339(raw)
+        .map_err(|_| "must be an RFC 3339 timestamp".to_string())?
+        .with_timezone(&Utc);
+    if at < now {
+        return Err("must not be in the past".into());
+    }
+    if at > now + chrono::Duration::days(MAX_SCHEDULE_DAYS) {
+        return Err(format!("must be at most {MAX_SCHEDULE_DAYS} days ahead"));
+    }
+    Ok(at)
+}
+
+/// The answer to a send: what to return, and whether it replays an earlier one.
+pub struct Accepted {
+    pub status: u16,
+    pub body: Value,
+    pub replayed: bool,
+}
+
+/// Validates, stores and enqueues messages of channel `C` in one transaction: the messages, their
+/// first timeline entries, their send jobs (due at `scheduledAt` when set) and their webhook
+/// deliveries. Never calls a provider. `batch` answers `{data: […]}` and names fields by item.
+pub async fn accept<C: ChannelSend>(
+    pool: &PgPool,
+    organization_id: Uuid,
+    requests: Vec<C::Request>,
+    batch: bool,
+    idempotency: Option<IdempotencyKey>,
+) -> Result<Accepted> {
+    // A replay answers what the first request was answered, even when its body would no longer
+    // pass (a `scheduledAt` that has since passed): the key is looked up before validation. A
+    // fresh key's row is rolled back with the transaction when validation then fails.
+    let mut tx = pool.begin().await?;
+    if let Some(key) = &idempotency
+        && let Claim::Replay { status, body } = key.claim(&mut tx, organization_id).await?
+    {
+        return Ok(Accepted {
+            status,
+            body,
+            replayed: true,
+        });
+    }
+    let now = Utc::now();
+    let mut errors = Errors::default();
+    let items: Vec<Option<C::Valid>> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let prefix = if batch {
+                format!("messages[{i}].")
+            } else {
+                String::new()
+            };
+            C::validate(r, &prefix, now, &mut errors)
+        })
+        .collect();
+    errors.finish()?;
+    let items: Vec<C::Valid> = items.into_iter().map(|i| i.expect("validated")).collect();
+    let failures = C::check_rules(&mut tx, organization_id, &items).await?;
+    if let Some((_, first)) = failures.first() {
+        if !batch {
+            return Err(Error::Rule {
+                code: first.code.unwrap_or("VALIDATION_ERROR"),
+                message: first.message.clone(),
+                field: Some(first.field.clone()),
+            });
+        }
+        return Err(Error::Validation(
+            failures
+                .into_iter()
+                .map(|(i, e)| FieldError {
+                    field: format!("messages[{i}].{}", e.field),
+                    ..e
+                })
+                .collect(),
+        ));
+    }
+    let created = insert_queued(
+        &mut tx,
+        organization_id,
+        items.into_iter().map(C::into_new_message).collect(),
+    )
+    .await?;
+    queue::push_all(
+        &mut tx,
+        created.iter().map(|m| {
+            (
+                SendMessage {
+                    message_id: m.id,
+                    attempt: 0,
+                },
+                m.scheduled_at,
+            )
+        }),
+    )
+    .await?;
+    let body = if batch {
+        json!({ "data": created })
+    } else {
+        serde_json::to_value(&created[0]).expect("messages serialize")
+    };
+    if let Some(key) = &idempotency {
+        key.store(&mut tx, organization_id, 202, &body).await?;
+    }
+    tx.commit().await?;
+    Ok(Accepted {
+        status: 202,
+        body,
+        replayed: false,
+    })
+}

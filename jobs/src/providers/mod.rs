@@ -1,0 +1,81 @@
+//! Providers behind one seam: an enum per channel (its sandbox and its real providers), each with a
+//! name, a send and, where the provider can be asked, a status poll. The send and poll jobs pick
+//! the provider by the message's channel; a channel without one here is not configured.
+
+pub mod sms;
+
+use domain::{
+    Config,
+    messages::{Channel, Message},
+};
+use sqlx::PgPool;
+
+pub use sms::{Polled, SmsProvider};
+
+use crate::{ProviderAccepted, ProviderError};
+
+/// Every channel's provider in this process.
+pub struct Providers {
+    pub sms: SmsProvider,
+}
+
+/// The provider of one channel.
+pub enum Provider<'a> {
+    Sms(&'a SmsProvider),
+}
+
+impl Providers {
+    pub fn from_config(config: &Config, pool: PgPool) -> Self {
+        Providers {
+            sms: SmsProvider::from_config(config, pool),
+        }
+    }
+
+    /// The channels that have a provider; a message of any other channel fails with
+    /// `CHANNEL_NOT_CONFIGURED` instead of being claimed.
+    pub fn channels(&self) -> &'static [Channel] {
+        &[Channel::Sms]
+    }
+
+    pub fn for_channel(&self, channel: Channel) -> Option<Provider<'_>> {
+        match channel {
+            Channel::Sms => Some(Provider::Sms(&self.sms)),
+            Channel::Email | Channel::Whatsapp => None,
+        }
+    }
+}
+
+impl Provider<'_> {
+    /// The provider's name, as stored with each message it was handed (receipts match on it).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Provider::Sms(p) => p.name(),
+        }
+    }
+
+    pub async fn send(&self, message: &Message) -> Result<ProviderAccepted, ProviderError> {
+        match self {
+            Provider::Sms(p) => p.send(message).await,
+        }
+    }
+
+    /// Whether the provider can be asked where a message stands, and after how long to ask.
+    pub fn poll_after(&self, config: &Config) -> Option<std::time::Duration> {
+        match self {
+            Provider::Sms(p) => p.can_poll().then_some(config.sms.status_poll_after),
+        }
+    }
+
+    /// How long after the send polling gives up.
+    pub fn poll_give_up(&self, config: &Config) -> std::time::Duration {
+        match self {
+            Provider::Sms(_) => config.sms.status_poll_give_up,
+        }
+    }
+
+    pub async fn poll(&self, provider_message_id: &str) -> Option<Result<Polled, ProviderError>> {
+        match self {
+            Provider::Sms(p) => p.poll(provider_message_id).await,
+        }
+    }
+}
