@@ -62,7 +62,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<JsonBody<T>, ApiE
             "the body must be a JSON object".into(),
         ));
     }
-    let value = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
+    // From the parsed value by reference: a large body (an email's attachments) is not copied whole.
+    let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
         Error::Validation(vec![FieldError::new(field, e.into_inner().to_string())])
@@ -160,6 +161,14 @@ pub mod need {
     pub struct ReadSms;
     impl NeedsScope for ReadSms {
         const SCOPE: Option<Scope> = Some(Scope::ReadSms);
+    }
+    pub struct SendEmail;
+    impl NeedsScope for SendEmail {
+        const SCOPE: Option<Scope> = Some(Scope::SendEmail);
+    }
+    pub struct ReadEmail;
+    impl NeedsScope for ReadEmail {
+        const SCOPE: Option<Scope> = Some(Scope::ReadEmail);
     }
 }
 

@@ -32,8 +32,8 @@ use tower_http::{
 pub use error::{ApiError, ApiResult};
 use rate_limit::RateLimiter;
 
-/// Bodies above this are refused with 413 (email routes, when they come, take more).
-const BODY_LIMIT: usize = 256 * 1024;
+/// Bodies above this are refused with 413; a channel's send routes may take more (email).
+pub(crate) const BODY_LIMIT: usize = 256 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {

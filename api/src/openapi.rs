@@ -57,6 +57,105 @@ pub struct SmsMessage {
     encoding: String,
 }
 
+/// `POST /v1/public/sms/send`, and each item of `…/sms/batch`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsSend {
+    /// E.164, with the leading +.
+    #[schema(example = "+2348067000111")]
+    to: String,
+    /// 1 to 1,600 characters.
+    body: String,
+    /// A sender ID approved for the organization.
+    sender_id: String,
+    /// OTP or STANDARD (the default).
+    flow: Option<String>,
+    /// 1 to 255 characters, yours to find the message by.
+    external_id: Option<String>,
+    /// RFC 3339; not in the past, at most 30 days ahead.
+    scheduled_at: Option<String>,
+}
+
+/// `POST /v1/public/emails/send`, and each item of `…/emails/batch`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailSend {
+    /// `addr` or `Name <addr>`.
+    #[schema(example = "Acme <hello@acme.example>")]
+    from: String,
+    /// One address or a list; `to`, `cc` and `bcc` together name at most 50.
+    to: Vec<String>,
+    cc: Option<Vec<String>>,
+    bcc: Option<Vec<String>>,
+    reply_to: Option<Vec<String>>,
+    /// At most 998 characters, no line breaks.
+    subject: String,
+    /// One of html or text is required.
+    html: Option<String>,
+    text: Option<String>,
+    /// Extra headers; those the platform writes (From, To, Subject, Message-ID, …) are refused.
+    headers: Option<std::collections::BTreeMap<String, String>>,
+    /// At most 20; names and values at most 256 characters.
+    tags: Option<std::collections::BTreeMap<String, String>>,
+    /// At most 20, 7 MiB decoded together.
+    attachments: Option<Vec<AttachmentDoc>>,
+    external_id: Option<String>,
+    /// RFC 3339; not in the past, at most 30 days ahead.
+    scheduled_at: Option<String>,
+    tracking: Option<TrackingDoc>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentDoc {
+    filename: String,
+    /// base64
+    content: String,
+    content_type: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrackingDoc {
+    opens: bool,
+    clicks: bool,
+}
+
+/// An email message as the API returns it (and as `email_*` webhook events carry it in `data`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailMessage {
+    id: uuid::Uuid,
+    /// Always `email`.
+    channel: String,
+    /// QUEUED, PROCESSING, SENT, DELIVERED, BOUNCED, COMPLAINED, FAILED or CANCELED.
+    status: String,
+    /// Always a list.
+    to: Vec<String>,
+    external_id: Option<String>,
+    provider_message_id: Option<String>,
+    error: Option<MessageErrorDoc>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
+    from: String,
+    cc: Vec<String>,
+    bcc: Vec<String>,
+    reply_to: Vec<String>,
+    subject: String,
+    html: Option<String>,
+    text: Option<String>,
+    headers: std::collections::BTreeMap<String, String>,
+    tags: std::collections::BTreeMap<String, String>,
+    /// `{filename, contentType, size}`; the content is not returned.
+    attachments: Vec<serde_json::Value>,
+    tracking: TrackingDoc,
+    /// Open and click hits so far, and the first of each.
+    opens: u32,
+    clicks: u32,
+    opened_at: Option<chrono::DateTime<chrono::Utc>>,
+    clicked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[derive(Serialize, ToSchema)]
 struct MessageErrorDoc {
     code: String,
@@ -99,6 +198,7 @@ struct ChannelPaths;
 impl Modify for ChannelPaths {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         routes::messages::openapi_paths::<domain::sms::Sms>(&mut openapi.paths);
+        routes::messages::openapi_paths::<domain::email::Email>(&mut openapi.paths);
     }
 }
 
@@ -123,7 +223,7 @@ impl Modify for ApiKeyAuth {
 #[openapi(
     info(
         title = "Herald public API",
-        description = "Transactional SMS (and, soon, email and WhatsApp) through one API. Every request \
+        description = "Transactional email and SMS (and, soon, WhatsApp) through one API. Every request \
             carries an API key as `Authorization: Bearer hk_…`; errors share one shape; lists are paged \
             with `page` and `pageSize`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
@@ -135,8 +235,9 @@ impl Modify for ApiKeyAuth {
     components(schemas(
         ErrorBody,
         SmsMessage,
-        domain::sms::SmsSend,
-        domain::sms::SmsBatch,
+        SmsSend,
+        EmailSend,
+        EmailMessage,
         WebhookEvent,
         SmsOptOutEvent
     )),

@@ -77,6 +77,20 @@ impl SmsProviderConfig {
     }
 }
 
+/// The email provider (`EMAIL_PROVIDER`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmailProviderConfig {
+    Sandbox,
+}
+
+/// Email settings: the provider, and the secret of the signed provider route.
+#[derive(Clone)]
+pub struct EmailSettings {
+    pub provider: EmailProviderConfig,
+    /// Signs `/v1/webhooks/email/provider` (off until set).
+    pub provider_webhook_secret: Option<String>,
+}
+
 /// SMS settings beyond the provider: inbound routes (each off until its secret is set) and polling.
 #[derive(Clone)]
 pub struct SmsSettings {
@@ -125,6 +139,7 @@ pub struct Config {
     pub rate_limit_burst: u32,
     pub worker_concurrency: usize,
     pub sms: SmsSettings,
+    pub email: EmailSettings,
     pub webhooks: WebhookSettings,
     /// How often workers heartbeat; a worker silent for three heartbeats is presumed dead.
     pub queue_heartbeat: Duration,
@@ -503,6 +518,7 @@ impl Config {
             rate_limit_burst: positive(src, "RATE_LIMIT_BURST", 100u32)?,
             worker_concurrency: positive(src, "WORKER_CONCURRENCY", 32usize)?,
             sms,
+            email: email_settings(src)?,
             webhooks: webhook_settings(src)?,
             queue_heartbeat: duration(src, "QUEUE_HEARTBEAT", Duration::from_secs(10))?,
             send_lease: duration(src, "SEND_LEASE", Duration::from_secs(60))?,
@@ -588,6 +604,22 @@ fn base_url(src: &dyn Source, name: &'static str, default: &str) -> Result<Strin
         return Err(err(name, "expected an http:// or https:// URL"));
     }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn email_settings(src: &dyn Source) -> Result<EmailSettings, ConfigError> {
+    let provider = match src.get("EMAIL_PROVIDER").as_deref().map(str::trim) {
+        None | Some("sandbox") => EmailProviderConfig::Sandbox,
+        Some(other) => {
+            return Err(err(
+                "EMAIL_PROVIDER",
+                format!("expected sandbox (the smtp provider is not built yet), got {other:?}"),
+            ));
+        }
+    };
+    Ok(EmailSettings {
+        provider,
+        provider_webhook_secret: src.get("EMAIL_PROVIDER_WEBHOOK_SECRET"),
+    })
 }
 
 fn webhook_settings(src: &dyn Source) -> Result<WebhookSettings, ConfigError> {

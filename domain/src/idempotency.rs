@@ -15,7 +15,10 @@ pub struct IdempotencyKey {
 
 pub enum Claim {
     Fresh,
-    Replay { status: u16, body: Value },
+    /// The first request was accepted: its answer, to be given again.
+    Replay {
+        body: Value,
+    },
 }
 
 impl IdempotencyKey {
@@ -55,8 +58,8 @@ impl IdempotencyKey {
         if fresh.is_some() {
             return Ok(Claim::Fresh);
         }
-        let (hash, status, body): (Vec<u8>, Option<i16>, Option<Value>) = sqlx::query_as(
-            "SELECT request_hash, response_status, response_body FROM idempotency_keys
+        let (hash, body): (Vec<u8>, Option<Value>) = sqlx::query_as(
+            "SELECT request_hash, response_body FROM idempotency_keys
              WHERE organization_id = $1 AND key = $2",
         )
         .bind(organization_id)
@@ -69,12 +72,9 @@ impl IdempotencyKey {
                 message: "this Idempotency-Key was used with a different request body".into(),
             });
         }
-        match (status, body) {
-            (Some(s), Some(b)) => Ok(Claim::Replay {
-                status: s as u16,
-                body: b,
-            }),
-            _ => Err(Error::conflict(
+        match body {
+            Some(body) => Ok(Claim::Replay { body }),
+            None => Err(Error::conflict(
                 "a request with this Idempotency-Key is still in progress",
             )),
         }
@@ -84,16 +84,14 @@ impl IdempotencyKey {
         &self,
         conn: &mut PgConnection,
         organization_id: Uuid,
-        status: u16,
         body: &Value,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE idempotency_keys SET response_status = $3, response_body = $4
+            "UPDATE idempotency_keys SET response_body = $3
              WHERE organization_id = $1 AND key = $2",
         )
         .bind(organization_id)
         .bind(&self.key)
-        .bind(status as i16)
         .bind(body)
         .execute(&mut *conn)
         .await?;

@@ -19,8 +19,10 @@ mod test_vectors;
 mod values;
 pub mod webhooks;
 
-pub use channels::sms;
+pub use channels::{email, sms};
 pub use config::Config;
 pub use error::{Error, Errors, FieldError, Result};
 pub use pagination::{Page, Paged};
-pub use values::{EmailAddress, PhoneNumber, Scope, Scopes, SenderId, SmsBody, SmsEncoding};
+pub use values::{
+    EmailAddress, Mailbox, PhoneNumber, Scope, Scopes, SenderId, SmsBody, SmsEncoding,
+};

@@ -34,6 +34,28 @@ pub struct TokenQuery {
     token: Option<String>,
 }
 
+/// The provider signature scheme (`X-Timestamp`, `X-Signature`), off (404) until its secret is set.
+pub(crate) fn verify_signed(
+    secret: &Option<String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<()> {
+    let Some(secret) = secret else {
+        return Err(ApiError::RouteNotFound);
+    };
+    let ok = signatures::verify_provider(
+        secret,
+        header(headers, "x-timestamp"),
+        header(headers, "x-signature"),
+        body,
+        Utc::now().timestamp(),
+    );
+    if !ok {
+        return Err(Error::Unauthorized("bad or stale webhook signature".into()).into());
+    }
+    Ok(())
+}
+
 fn check_token(expected: &Option<String>, presented: &Option<String>) -> ApiResult<()> {
     let Some(expected) = expected else {
         return Err(ApiError::RouteNotFound);
@@ -56,7 +78,7 @@ fn received() -> Json<Value> {
 }
 
 /// Stores one receipt and enqueues its processing in one transaction.
-async fn store_receipt(state: &AppState, receipt: NewReceipt) -> ApiResult<Json<Value>> {
+pub(crate) async fn store_receipt(state: &AppState, receipt: NewReceipt) -> ApiResult<Json<Value>> {
     let mut tx = state.pool.begin().await.map_err(Error::from)?;
     receipts::record(&mut tx, receipt, None).await?;
     tx.commit().await.map_err(Error::from)?;
@@ -77,7 +99,7 @@ fn failure(
     })
 }
 
-fn required(field: &str, v: Option<String>) -> ApiResult<String> {
+pub(crate) fn required(field: &str, v: Option<String>) -> ApiResult<String> {
     v.map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Error::validation(field, "is required").into())
@@ -129,19 +151,7 @@ pub async fn provider(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let Some(secret) = &state.config.sms.provider_webhook_secret else {
-        return Err(ApiError::RouteNotFound);
-    };
-    let ok = signatures::verify_provider(
-        secret,
-        header(&headers, "x-timestamp"),
-        header(&headers, "x-signature"),
-        &body,
-        Utc::now().timestamp(),
-    );
-    if !ok {
-        return Err(Error::Unauthorized("bad or stale webhook signature".into()).into());
-    }
+    verify_signed(&state.config.sms.provider_webhook_secret, &headers, &body)?;
     let parsed = parse_json::<ProviderStatus>(&body)?;
     let p = parsed.value;
     let provider_message_id = required("messageId", p.message_id)?;

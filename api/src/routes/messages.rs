@@ -4,7 +4,7 @@
 
 use axum::{
     Json, Router,
-    extract::State,
+    extract::{DefaultBodyLimit, State},
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -12,7 +12,7 @@ use axum::{
 use domain::{
     Error, FieldError, Paged,
     idempotency::IdempotencyKey,
-    messages::{self, Accepted, ChannelSend, ListQuery, MAX_BATCH, Message, TimelineEntry},
+    messages::{self, Accepted, ChannelSend, ListParams, MAX_BATCH, Message, TimelineEntry},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -32,6 +32,8 @@ pub trait ChannelApi: ChannelSend {
     /// The OpenAPI schema names of its send body and of its message.
     const SEND_SCHEMA: &'static str;
     const MESSAGE_SCHEMA: &'static str;
+    /// The largest send or batch body (an email's attachments need more than the default).
+    const BODY_LIMIT: usize = crate::BODY_LIMIT;
     type SendScope: NeedsScope + 'static;
     type ReadScope: NeedsScope + 'static;
 }
@@ -53,8 +55,7 @@ fn idempotency(
 }
 
 fn accepted(a: Accepted) -> Response {
-    let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::ACCEPTED);
-    let mut res = (status, Json(a.body)).into_response();
+    let mut res = (StatusCode::ACCEPTED, Json(a.body)).into_response();
     if a.replayed {
         res.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -129,14 +130,37 @@ pub async fn batch<C: Caller, K: ChannelApi>(
     Ok(accepted(a))
 }
 
+/// The query string of a message list.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    /// SMS's category filter; other channels have none and ignore it.
+    flow: Option<String>,
+    status: Option<String>,
+    query: Option<String>,
+    created_from: Option<String>,
+    created_to: Option<String>,
+    page: Option<String>,
+    page_size: Option<String>,
+}
+
 /// List messages, newest first, with filters.
 pub async fn list<C: Caller, K: ChannelApi>(
     State(state): State<AppState>,
     caller: C,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Paged<Message>>> {
+    let params = ListParams {
+        category: q.flow,
+        status: q.status,
+        query: q.query,
+        created_from: q.created_from,
+        created_to: q.created_to,
+        page: q.page,
+        page_size: q.page_size,
+    };
     Ok(Json(
-        messages::list::<K>(&state.pool, caller.organization_id(), &q).await?,
+        messages::list::<K>(&state.pool, caller.organization_id(), &params).await?,
     ))
 }
 
@@ -187,9 +211,10 @@ where
         + axum::extract::FromRequestParts<AppState, Rejection = crate::ApiError>,
 {
     let base = format!("{prefix}/{}", K::PATH);
+    let limit = DefaultBodyLimit::max(K::BODY_LIMIT);
     Router::new()
-        .route(&format!("{base}/send"), post(send::<S, K>))
-        .route(&format!("{base}/batch"), post(batch::<S, K>))
+        .route(&format!("{base}/send"), post(send::<S, K>).layer(limit))
+        .route(&format!("{base}/batch"), post(batch::<S, K>).layer(limit))
         .route(&base, get(list::<R, K>))
         .route(&format!("{base}/{{id}}"), get(get_one::<R, K>))
         .route(&format!("{base}/{{id}}/timeline"), get(timeline::<R, K>))

@@ -2,6 +2,7 @@
 
 pub(crate) mod api_keys;
 mod auth;
+pub(crate) mod email;
 mod health;
 pub use health::metrics;
 mod inbound;
@@ -14,7 +15,7 @@ use axum::{
     Router,
     routing::{delete, get, patch, post},
 };
-use domain::sms::Sms;
+use domain::{email::Email, sms::Sms};
 
 use crate::AppState;
 
@@ -60,6 +61,8 @@ pub fn control_routes() -> Router<AppState> {
         .route("/v1/webhook-deliveries/{id}/retry", post(webhooks::retry))
         .merge(messages::session_routes::<Sms>())
         .merge(sms::session_routes())
+        .merge(messages::session_routes::<Email>())
+        .merge(email::session_routes())
 }
 
 /// API-key routes; `public_auth` authenticates and rate-limits them before any handler runs.
@@ -68,6 +71,7 @@ pub fn public_routes() -> Router<AppState> {
         .route("/v1/public/key", get(api_keys::current))
         .merge(messages::public_routes::<Sms>())
         .merge(sms::public_routes())
+        .merge(messages::public_routes::<Email>())
 }
 
 /// Provider and carrier callbacks; each guards itself (token or signature) and is off until set up.
@@ -81,6 +85,7 @@ pub fn inbound_routes() -> Router<AppState> {
         )
         .route("/v1/webhooks/sms/twilio", post(inbound::twilio))
         .route("/v1/webhooks/sms/termii", post(inbound::termii))
+        .merge(email::inbound_routes())
 }
 
 /// The probes, and `/metrics` unless it is served on `METRICS_BIND_ADDR` instead.

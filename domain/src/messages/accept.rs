@@ -64,9 +64,8 @@ pub fn parse_schedule(raw: &str, now: DateTime<Utc>) -> std::result::Result<Date
     Ok(at)
 }
 
-/// The answer to a send: what to return, and whether it replays an earlier one.
+/// The answer to a send: the message (or `{data: […]}`), and whether it replays an earlier one.
 pub struct Accepted {
-    pub status: u16,
     pub body: Value,
     pub replayed: bool,
 }
@@ -86,10 +85,9 @@ pub async fn accept<C: ChannelSend>(
     // fresh key's row is rolled back with the transaction when validation then fails.
     let mut tx = pool.begin().await?;
     if let Some(key) = &idempotency
-        && let Claim::Replay { status, body } = key.claim(&mut tx, organization_id).await?
+        && let Claim::Replay { body } = key.claim(&mut tx, organization_id).await?
     {
         return Ok(Accepted {
-            status,
             body,
             replayed: true,
         });
@@ -154,11 +152,10 @@ pub async fn accept<C: ChannelSend>(
         serde_json::to_value(&created[0]).expect("messages serialize")
     };
     if let Some(key) = &idempotency {
-        key.store(&mut tx, organization_id, 202, &body).await?;
+        key.store(&mut tx, organization_id, &body).await?;
     }
     tx.commit().await?;
     Ok(Accepted {
-        status: 202,
         body,
         replayed: false,
     })

@@ -107,7 +107,18 @@ fn allowed_fields(provider: &str) -> &'static [&'static str] {
             "doneAt",
             "occurredAt",
         ],
-        "sandbox" => &["id", "messageId", "status", "error", "to", "doneAt"],
+        "sandbox" => &[
+            "id",
+            "messageId",
+            "status",
+            "error",
+            "to",
+            "doneAt",
+            "event",
+            "recipient",
+            "reason",
+            "occurredAt",
+        ],
         _ => &[],
     }
 }

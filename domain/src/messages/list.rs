@@ -2,7 +2,6 @@
 //! `createdFrom`, `createdTo`, the channel's category filter where it has one (SMS: `flow`), paged.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -12,12 +11,11 @@ use crate::{Errors, FieldError, Page, Paged, Result};
 /// The longest search text of a list's `query`.
 pub const MAX_QUERY_CHARS: usize = 100;
 
-/// The raw query string of a message list.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListQuery {
+/// A message list's filters as the caller gave them, not yet validated.
+#[derive(Debug, Default)]
+pub struct ListParams {
     /// The category filter, for channels that have one (SMS calls it `flow`).
-    pub flow: Option<String>,
+    pub category: Option<String>,
     pub status: Option<String>,
     pub query: Option<String>,
     pub created_from: Option<String>,
@@ -30,12 +28,12 @@ pub struct ListQuery {
 pub async fn list<C: ChannelSend>(
     pool: &PgPool,
     organization_id: Uuid,
-    q: &ListQuery,
+    q: &ListParams,
 ) -> Result<Paged<Message>> {
     let mut errors = Errors::default();
     let page = Page::parse(&mut errors, q.page.as_deref(), q.page_size.as_deref());
     let mut filter = ListFilter::default();
-    if let (Some((name, allowed)), Some(raw)) = (C::CATEGORY, q.flow.as_deref()) {
+    if let (Some((name, allowed)), Some(raw)) = (C::CATEGORY, q.category.as_deref()) {
         filter.category = errors
             .take(allowed.iter().find(|a| **a == raw).ok_or_else(|| {
                 FieldError::new(name, format!("must be one of {}", allowed.join(", ")))

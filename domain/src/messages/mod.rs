@@ -10,7 +10,7 @@ mod status;
 mod store;
 
 pub use accept::{Accepted, ChannelSend, MAX_BATCH, MAX_SCHEDULE_DAYS, accept, parse_schedule};
-pub use list::{ListQuery, MAX_QUERY_CHARS, list};
+pub use list::{ListParams, MAX_QUERY_CHARS, list};
 pub use pipeline::{claim_for_send, record_outcome, record_retry};
 pub use status::{Channel, Status};
 pub(crate) use store::load;

@@ -99,7 +99,8 @@ async fn refusal(
         }));
     }
     if message.channel == Channel::Sms
-        && crate::sms::opt_outs::is_opted_out(conn, message.organization_id, &message.to).await?
+        && crate::sms::opt_outs::is_opted_out(conn, message.organization_id, &message.recipient)
+            .await?
     {
         return Ok(Some(MessageError {
             code: "RECIPIENT_OPTED_OUT".into(),

@@ -129,10 +129,12 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
         return Ok(ReceiptOutcome::AlreadyProcessed);
     };
     let message_id: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM messages WHERE provider = $1 AND provider_message_id = $2 FOR UPDATE",
+        "SELECT id FROM messages
+         WHERE channel = $3 AND provider = $1 AND provider_message_id = $2 FOR UPDATE",
     )
     .bind(&r.provider)
     .bind(&r.provider_message_id)
+    .bind(&r.channel)
     .fetch_optional(&mut *tx)
     .await?;
     let outcome = match message_id {

@@ -16,7 +16,9 @@ pub struct Message {
     pub id: Uuid,
     pub channel: Channel,
     pub status: Status,
-    pub to: String,
+    /// The channel's recipients as the API shows them: a phone number (SMS, WhatsApp), a list of
+    /// addresses (email).
+    pub to: Value,
     pub external_id: Option<String>,
     pub provider_message_id: Option<String>,
     pub error: Option<MessageError>,
@@ -33,6 +35,9 @@ pub struct Message {
     pub send_attempts: i32,
     #[serde(skip)]
     pub sent_at: Option<DateTime<Utc>>,
+    /// The one recipient the pipeline routes by (an SMS's number; an email's first address).
+    #[serde(skip)]
+    pub recipient: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -74,11 +79,18 @@ impl TryFrom<MessageRow> for Message {
             .ok_or_else(|| anyhow::anyhow!("message {}: unknown channel {:?}", r.id, r.channel))?;
         let status = Status::parse(&r.status)
             .ok_or_else(|| anyhow::anyhow!("message {}: unknown status {:?}", r.id, r.status))?;
+        // A channel with several recipients keeps them in its content under `to`; they are shown
+        // there once, as `to`.
+        let mut content = r.content.0;
+        let to = content
+            .remove("to")
+            .unwrap_or_else(|| Value::String(r.recipient.clone()));
         Ok(Message {
             id: r.id,
             channel,
             status,
-            to: r.recipient,
+            to,
+            recipient: r.recipient,
             external_id: r.external_id,
             provider_message_id: r.provider_message_id,
             error: r.error_code.map(|code| MessageError {
@@ -88,7 +100,7 @@ impl TryFrom<MessageRow> for Message {
             created_at: r.created_at,
             updated_at: r.updated_at,
             scheduled_at: r.scheduled_at,
-            content: r.content.0,
+            content,
             organization_id: r.organization_id,
             provider: r.provider,
             send_attempts: r.send_attempts,
@@ -111,6 +123,8 @@ pub struct NewMessage {
     pub external_id: Option<String>,
     pub search_text: String,
     pub scheduled_at: Option<DateTime<Utc>>,
+    /// What delivery needs but the API never shows (an email's attachments).
+    pub private_content: Option<Value>,
 }
 
 /// Inserts messages as QUEUED with their first timeline entries: one multi-row insert per table.
@@ -130,6 +144,7 @@ pub async fn insert_queued(
     let mut external_id = Vec::with_capacity(n);
     let mut search = Vec::with_capacity(n);
     let mut scheduled = Vec::with_capacity(n);
+    let mut private = Vec::with_capacity(n);
     let mut event_types = Vec::with_capacity(n);
     for m in items {
         event_types.push(m.channel.event_type(Status::Queued));
@@ -141,15 +156,17 @@ pub async fn insert_queued(
         external_id.push(m.external_id);
         search.push(m.search_text);
         scheduled.push(m.scheduled_at);
+        private.push(m.private_content);
     }
     let rows = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
         "INSERT INTO messages (id, organization_id, channel, status, recipient, sender, category, content,
-             external_id, search_text, scheduled_at, created_at, updated_at)
+             external_id, search_text, scheduled_at, private_content, created_at, updated_at)
          SELECT id, $2, channel, 'QUEUED', recipient, sender, category, content, external_id, search_text,
-             scheduled_at, $11, $11
+             scheduled_at, private_content, $11, $11
          FROM unnest($1::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[],
-             $9::text[], $10::timestamptz[])
-             AS t(id, channel, recipient, sender, category, content, external_id, search_text, scheduled_at)
+             $9::text[], $10::timestamptz[], $12::jsonb[])
+             AS t(id, channel, recipient, sender, category, content, external_id, search_text, scheduled_at,
+                  private_content)
          RETURNING {MESSAGE_COLUMNS}"
     )))
     .bind(&ids)
@@ -163,6 +180,7 @@ pub async fn insert_queued(
     .bind(&search)
     .bind(&scheduled)
     .bind(now)
+    .bind(&private)
     .fetch_all(&mut *conn)
     .await?;
     let event_ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
@@ -266,6 +284,7 @@ pub async fn transition(
     match updated {
         Some(row) => {
             let message = Message::try_from(row)?;
+            crate::channels::after_status_change(conn, &message, change.detail.as_ref()).await?;
             let data = serde_json::to_value(&message).expect("messages serialize");
             crate::events::publish(
                 conn,

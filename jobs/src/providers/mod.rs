@@ -2,6 +2,8 @@
 //! name, a send and, where the provider can be asked, a status poll. The send and poll jobs pick
 //! the provider by the message's channel; a channel without one here is not configured.
 
+pub mod email;
+mod sandbox;
 pub mod sms;
 
 use domain::{
@@ -10,6 +12,7 @@ use domain::{
 };
 use sqlx::PgPool;
 
+pub use email::EmailProvider;
 pub use sms::{Polled, SmsProvider};
 
 use crate::{ProviderAccepted, ProviderError};
@@ -17,16 +20,19 @@ use crate::{ProviderAccepted, ProviderError};
 /// Every channel's provider in this process.
 pub struct Providers {
     pub sms: SmsProvider,
+    pub email: EmailProvider,
 }
 
 /// The provider of one channel.
 pub enum Provider<'a> {
     Sms(&'a SmsProvider),
+    Email(&'a EmailProvider),
 }
 
 impl Providers {
     pub fn from_config(config: &Config, pool: PgPool) -> Self {
         Providers {
+            email: EmailProvider::from_config(config, pool.clone()),
             sms: SmsProvider::from_config(config, pool),
         }
     }
@@ -34,13 +40,14 @@ impl Providers {
     /// The channels that have a provider; a message of any other channel fails with
     /// `CHANNEL_NOT_CONFIGURED` instead of being claimed.
     pub fn channels(&self) -> &'static [Channel] {
-        &[Channel::Sms]
+        &[Channel::Sms, Channel::Email]
     }
 
     pub fn for_channel(&self, channel: Channel) -> Option<Provider<'_>> {
         match channel {
             Channel::Sms => Some(Provider::Sms(&self.sms)),
-            Channel::Email | Channel::Whatsapp => None,
+            Channel::Email => Some(Provider::Email(&self.email)),
+            Channel::Whatsapp => None,
         }
     }
 }
@@ -50,12 +57,14 @@ impl Provider<'_> {
     pub fn name(&self) -> &'static str {
         match self {
             Provider::Sms(p) => p.name(),
+            Provider::Email(p) => p.name(),
         }
     }
 
     pub async fn send(&self, message: &Message) -> Result<ProviderAccepted, ProviderError> {
         match self {
             Provider::Sms(p) => p.send(message).await,
+            Provider::Email(p) => p.send(message).await,
         }
     }
 
@@ -63,19 +72,21 @@ impl Provider<'_> {
     pub fn poll_after(&self, config: &Config) -> Option<std::time::Duration> {
         match self {
             Provider::Sms(p) => p.can_poll().then_some(config.sms.status_poll_after),
+            Provider::Email(_) => None,
         }
     }
 
     /// How long after the send polling gives up.
     pub fn poll_give_up(&self, config: &Config) -> std::time::Duration {
         match self {
-            Provider::Sms(_) => config.sms.status_poll_give_up,
+            Provider::Sms(_) | Provider::Email(_) => config.sms.status_poll_give_up,
         }
     }
 
     pub async fn poll(&self, provider_message_id: &str) -> Option<Result<Polled, ProviderError>> {
         match self {
             Provider::Sms(p) => p.poll(provider_message_id).await,
+            Provider::Email(_) => None,
         }
     }
 }

@@ -6,4 +6,4 @@ pub mod receipts;
 mod send;
 pub mod sender_ids;
 
-pub use send::{Sms, SmsBatch, SmsSend, parse_flow};
+pub use send::{Sms, SmsSend, parse_flow};

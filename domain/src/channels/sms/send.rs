@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -13,11 +13,10 @@ use crate::{
 };
 
 /// `POST …/sms/send`, and each item of `…/sms/batch`.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SmsSend {
     /// E.164, with the leading +.
-    #[schema(example = "+2348067000111")]
     pub to: Option<String>,
     /// 1 to 1,600 characters.
     pub body: Option<String>,
@@ -28,11 +27,6 @@ pub struct SmsSend {
     pub external_id: Option<String>,
     /// RFC 3339; up to 30 days ahead.
     pub scheduled_at: Option<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct SmsBatch {
-    pub messages: Option<Vec<Value>>,
 }
 
 pub struct ValidSms {
@@ -136,6 +130,7 @@ impl ValidSms {
             external_id: self.external_id,
             search_text,
             scheduled_at: self.scheduled_at,
+            private_content: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{Error, Errors, Page, Paged, Result, SenderId, identity::User};
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewSenderIdRequest {
     pub sender_id: Option<String>,
@@ -34,7 +34,7 @@ pub struct SenderIdRequest {
     pub organization_name: Option<String>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct ApprovedSenderId {
     pub sender_id: String,

@@ -29,7 +29,7 @@ impl Http {
             .client
             .post(&self.url)
             .bearer_auth(&self.token)
-            .json(&json!({"to": message.to, "from": sender, "body": body, "reference": message.id}))
+            .json(&json!({"to": message.recipient, "from": sender, "body": body, "reference": message.id}))
             .send()
             .await
             .map_err(|e| http::unreachable("http", e))?;

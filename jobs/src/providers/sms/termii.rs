@@ -23,7 +23,7 @@ impl Termii {
         let payload = json!({
             "api_key": self.api_key,
             // Termii takes the number without its +.
-            "to": message.to.trim_start_matches('+'),
+            "to": message.recipient.trim_start_matches('+'),
             "from": sender,
             "sms": body,
             "type": "plain",

@@ -39,7 +39,7 @@ impl Twilio {
     pub async fn send(&self, message: &Message) -> Result<ProviderAccepted, ProviderError> {
         let (sender, body) = super::text_of(message);
         let form = [
-            ("To", message.to.as_str()),
+            ("To", message.recipient.as_str()),
             ("From", sender),
             ("Body", body),
             ("StatusCallback", self.status_callback.as_str()),

@@ -1,0 +1,8 @@
+//! The email channel: its send body and rules (`send`), suppressions, and how provider events map
+//! onto the status machine (`receipts`).
+
+pub mod receipts;
+mod send;
+pub mod suppressions;
+
+pub use send::{Email, EmailSend};
