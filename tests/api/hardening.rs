@@ -124,13 +124,9 @@ async fn expired_lease(app: &TestApp, key: &str, rescues: i32) -> String {
 
 #[tokio::test]
 async fn a_lease_that_runs_out_for_the_third_time_fails_the_message_instead_of_sending_it_again() {
-    // API and scheduler only: no worker picks the rescued jobs up, so what the duty did stays visible.
-    let roles = Roles {
-        api: true,
-        worker: false,
-        scheduler: false,
-    };
-    let app = spawn_app_with(roles, |_| {}).await;
+    // The API only: the test runs the duties itself, and no worker picks the rescued jobs up, so
+    // what the duty did stays visible.
+    let app = spawn_app_with(Roles::API, |_| {}).await;
     let (_, key) = app.sms_tenant("Acme").await;
     let rescued = expired_lease(&app, &key, 1).await;
     let exhausted = expired_lease(&app, &key, 2).await;
@@ -169,12 +165,7 @@ async fn a_lease_that_runs_out_for_the_third_time_fails_the_message_instead_of_s
 
 #[tokio::test]
 async fn one_failing_duty_does_not_keep_the_others_from_running() {
-    let roles = Roles {
-        api: true,
-        worker: false,
-        scheduler: false,
-    };
-    let app = spawn_app_with(roles, |_| {}).await;
+    let app = spawn_app_with(Roles::API, |_| {}).await;
     let (_, key) = app.sms_tenant("Acme").await;
     let rescued = expired_lease(&app, &key, 0).await;
     // The idempotency-key duty now fails on every run.

@@ -147,15 +147,19 @@ async fn a_flood_of_signups_and_failed_logins_stays_small_and_live() {
     let _ = &mut herald;
 }
 
+async fn owner_email(app: &TestApp, tenant: &Tenant) -> String {
+    sqlx::query_scalar("SELECT email::text FROM users WHERE id = $1::uuid")
+        .bind(&tenant.user_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn parallel_guesses_cannot_all_pass_the_failure_count() {
     let app = spawn_app().await;
     let tenant = app.signup("Acme").await;
-    let email: String = sqlx::query_scalar("SELECT email::text FROM users WHERE id = $1::uuid")
-        .bind(&tenant.user_id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let email = owner_email(&app, &tenant).await;
     let guesses: Vec<_> = (0..30)
         .map(|i| {
             let (client, url, email) = (
@@ -190,11 +194,7 @@ async fn parallel_guesses_cannot_all_pass_the_failure_count() {
 async fn successful_logins_are_not_counted_as_failures() {
     let app = spawn_app().await;
     let tenant = app.signup("Acme").await;
-    let email: String = sqlx::query_scalar("SELECT email::text FROM users WHERE id = $1::uuid")
-        .bind(&tenant.user_id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let email = owner_email(&app, &tenant).await;
     for _ in 0..12 {
         let res = app.login(&email, "correct horse battery").await;
         assert_eq!(res.status(), StatusCode::OK);
