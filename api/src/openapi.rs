@@ -231,6 +231,7 @@ impl Modify for ApiKeyAuth {
     paths(
         routes::api_keys::current,
         routes::sms::sender_ids::approved,
+        routes::email::stats,
     ),
     components(schemas(
         ErrorBody,

@@ -22,16 +22,18 @@ enum Duty {
     BuryDeadJobs,
     DisableFailingEndpoints,
     ExpireAuthRecords,
+    RollUpEmailStats,
 }
 
 impl Duty {
-    const ALL: [Duty; 6] = [
+    const ALL: [Duty; 7] = [
         Duty::ResendExpiredLeases,
         Duty::ExpireIdempotencyKeys,
         Duty::DeleteFinishedJobs,
         Duty::BuryDeadJobs,
         Duty::DisableFailingEndpoints,
         Duty::ExpireAuthRecords,
+        Duty::RollUpEmailStats,
     ];
 
     /// The advisory lock key of the duty (an arbitrary constant per duty, in Herald's range).
@@ -42,6 +44,8 @@ impl Duty {
     async fn run(self, conn: &mut PgConnection, s: &Settings) -> domain::Result<u64> {
         match self {
             Duty::ResendExpiredLeases => resend_expired_leases(conn, s).await,
+            // Email events of the transactions that ended since the last run, into the daily rollup.
+            Duty::RollUpEmailStats => domain::email::stats::roll_up(conn).await,
             Duty::ExpireIdempotencyKeys => Ok(sqlx::query(
                 "DELETE FROM idempotency_keys WHERE ctid IN (
                      SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '24 hours' LIMIT $1)",

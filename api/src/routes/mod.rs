@@ -72,6 +72,7 @@ pub fn public_routes() -> Router<AppState> {
         .merge(messages::public_routes::<Sms>())
         .merge(sms::public_routes())
         .merge(messages::public_routes::<Email>())
+        .merge(email::public_routes())
 }
 
 /// Provider and carrier callbacks; each guards itself (token or signature) and is off until set up.

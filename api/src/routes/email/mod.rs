@@ -11,7 +11,7 @@ use axum::{
 use bytes::Bytes;
 use domain::{
     Paged,
-    email::{Email, receipts as email_receipts, suppressions},
+    email::{Email, receipts as email_receipts, stats as email_stats, suppressions},
     messages::{Channel, MessageError, Status, receipts::NewReceipt},
 };
 use serde::Deserialize;
@@ -25,7 +25,7 @@ use super::{
 use crate::{
     ApiResult, AppState,
     extract::{
-        Auth, Query,
+        Auth, Caller, Key, Query,
         need::{MessagesRead, MessagesSend, ReadEmail, SendEmail},
         parse_json,
     },
@@ -43,11 +43,41 @@ impl ChannelApi for Email {
 /// Session routes of email-only resources.
 pub fn session_routes() -> Router<AppState> {
     Router::new()
+        .route("/v1/emails/stats", get(stats::<Auth<MessagesRead>>))
         .route("/v1/emails/suppressions", get(list_suppressions))
         .route(
             "/v1/emails/suppressions/{address}",
             delete(remove_suppression),
         )
+}
+
+/// Public routes of email-only resources.
+pub fn public_routes() -> Router<AppState> {
+    Router::new().route("/v1/public/emails/stats", get(stats::<Key<ReadEmail>>))
+}
+
+#[derive(Deserialize)]
+pub struct StatsQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Email stats for a range of UTC days: totals with rates, and a daily series.
+#[utoipa::path(get, path = "/v1/public/emails/stats", tag = "emails",
+    params(("from" = Option<String>, Query, description = "YYYY-MM-DD, inclusive; default 29 days before `to`"),
+           ("to" = Option<String>, Query, description = "YYYY-MM-DD, inclusive; default today (UTC); at most 366 days in all")),
+    responses((status = 200, description = "`{from, to, totals: {queued, sent, delivered, bounced, complained, failed, opened, clicked, deliveryRate, bounceRate, openRate, clickRate}, daily: [{date, …counts}]}`"),
+              (status = 422, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody)),
+    security(("apiKey" = [])))]
+pub async fn stats<C: Caller>(
+    State(state): State<AppState>,
+    caller: C,
+    Query(q): Query<StatsQuery>,
+) -> ApiResult<Json<email_stats::Stats>> {
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = email_stats::parse_range(q.from.as_deref(), q.to.as_deref(), today)?;
+    let org = caller.organization_id();
+    Ok(Json(email_stats::get(&state.pool, org, from, to).await?))
 }
 
 /// The signed provider event route (off until `EMAIL_PROVIDER_WEBHOOK_SECRET` is set).

@@ -3,6 +3,7 @@
 
 pub mod receipts;
 mod send;
+pub mod stats;
 pub mod suppressions;
 
 pub use send::{Email, EmailSend};

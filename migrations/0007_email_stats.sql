@@ -1,0 +1,30 @@
+-- Email stats: a rollup per organization and UTC day, kept incrementally by the scheduler.
+--
+-- Each event carries the id of the transaction that wrote it. A rollup run counts the events of
+-- every transaction that has ended since the last run (ids from the last run's snapshot xmin up to
+-- this run's): a transaction below a snapshot's xmin has committed or rolled back, so every
+-- committed event is counted exactly once, however late its transaction commits.
+ALTER TABLE events ADD COLUMN txid bigint NOT NULL DEFAULT txid_current();
+CREATE INDEX events_txid_brin ON events USING brin (txid);
+
+CREATE TABLE email_stats_daily (
+    organization_id uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    day             date NOT NULL,
+    queued          bigint NOT NULL DEFAULT 0,
+    sent            bigint NOT NULL DEFAULT 0,
+    delivered       bigint NOT NULL DEFAULT 0,
+    bounced         bigint NOT NULL DEFAULT 0,
+    complained      bigint NOT NULL DEFAULT 0,
+    failed          bigint NOT NULL DEFAULT 0,
+    -- messages opened or clicked for the first time that day
+    opened          bigint NOT NULL DEFAULT 0,
+    clicked         bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (organization_id, day)
+);
+
+-- Where the rollup stopped: events of transactions below this id are counted.
+CREATE TABLE email_stats_watermark (
+    one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+    txid    bigint NOT NULL
+);
+INSERT INTO email_stats_watermark (txid) VALUES (0);
