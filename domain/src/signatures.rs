@@ -10,7 +10,7 @@ use crate::crypto::constant_time_eq;
 /// How far `X-Timestamp` may be from the server's clock.
 pub const TIMESTAMP_TOLERANCE_SECS: i64 = 300;
 
-fn mac<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn mac<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut m = <M as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
     for p in parts {
         m.update(p);

@@ -543,3 +543,108 @@ async fn stats_equal_the_counts_taken_straight_from_the_messages() {
         .await;
     assert_eq!(session["totals"]["queued"], 3700);
 }
+
+#[tokio::test]
+async fn opens_and_clicks_are_counted_through_signed_tokens() {
+    let app = email_app().await;
+    let (_, key) = email_tenant(&app, "Acme").await;
+    let mut body = email(json!("reader@example.com"));
+    body["html"] = json!(
+        r#"<html><body><p>Hi</p><a href="https://acme.test/orders/7?ref=mail">Your order</a></body></html>"#
+    );
+    body["tracking"] = json!({"opens": true, "clicks": true});
+    let res = app.post("/v1/public/emails/send", Some(&key), body).await;
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for(&app, &key, &id, "DELIVERED").await;
+    // What the sandbox was handed: the HTML with the pixel and the rewritten link.
+    let sent: String =
+        sqlx::query_scalar("SELECT body FROM sandbox_calls WHERE message_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(!sent.contains("acme.test/orders"), "{sent}");
+    let token = |kind: &str| {
+        sent.split(&format!("/t/{kind}/"))
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (open, click) = (token("o"), token("c"));
+    for _ in 0..2 {
+        let res = app
+            .request(Method::GET, &format!("/t/o/{open}"), None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "image/gif");
+    }
+    let res = app
+        .request(Method::GET, &format!("/t/c/{click}"), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(
+        res.headers()["location"],
+        "https://acme.test/orders/7?ref=mail"
+    );
+    // Forged or altered tokens lead nowhere.
+    let mut altered = click.clone().into_bytes();
+    let last = altered.len() - 3;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    for bad in [
+        String::from_utf8(altered).unwrap(),
+        "AAAA".into(),
+        open.clone() + "x",
+    ] {
+        let res = app
+            .request(Method::GET, &format!("/t/c/{bad}"), None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
+    let res = app
+        .request(Method::GET, &format!("/t/c/{open}"), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "an open token is not a click"
+    );
+
+    let m = app.get_json(&format!("/v1/public/emails/{id}"), &key).await;
+    assert_eq!(
+        (m["opens"].as_i64(), m["clicks"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert!(
+        m["openedAt"].is_string() && m["clickedAt"].is_string(),
+        "{m}"
+    );
+    let types = timeline_types(&app, &key, &id).await;
+    assert_eq!(types.iter().filter(|t| *t == "email_opened").count(), 2);
+    assert_eq!(types.iter().filter(|t| *t == "email_clicked").count(), 1);
+    // The stats count the message once for its opens.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = app.get_json("/v1/public/emails/stats", &key).await;
+        if s["totals"]["opened"] == 1 && s["totals"]["clicked"] == 1 {
+            assert_eq!(s["totals"]["delivered"], 1);
+            assert_eq!(s["totals"]["openRate"], 1.0);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{s}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -16,5 +16,6 @@ pub use status::{Channel, Status};
 pub(crate) use store::load;
 pub use store::{
     Change, ListFilter, Message, MessageError, NewMessage, TimelineEntry, Transition, add_entry,
-    cancel, get, get_any, insert_queued, list_query, load_for_update, timeline, transition,
+    cancel, get, get_any, insert_queued, list_query, load_for_update, record_engagement, timeline,
+    transition,
 };

@@ -305,6 +305,49 @@ pub async fn transition(
     }
 }
 
+/// Counts an open or a click (`kind` is `opened` or `clicked`) on an email message: `opens` or
+/// `clicks` goes up by one, and `openedAt` or `clickedAt` is set by the first. Returns the message
+/// and whether this was the first of its kind; None when there is no such email message.
+pub async fn record_engagement(
+    conn: &mut PgConnection,
+    message_id: Uuid,
+    kind: &str,
+) -> Result<Option<(Message, bool)>> {
+    let (count, at) = match kind {
+        "opened" => ("opens", "openedAt"),
+        _ => ("clicks", "clickedAt"),
+    };
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        first: bool,
+        #[sqlx(flatten)]
+        message: MessageRow,
+    }
+    let row = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+        "WITH old AS (
+             SELECT id, content ->> $3 IS NULL AS first FROM messages
+             WHERE id = $1 AND channel = 'email' FOR UPDATE)
+         UPDATE messages m SET updated_at = now(),
+             content = m.content || jsonb_build_object(
+                 $2::text, coalesce((m.content ->> $2)::int, 0) + 1,
+                 $3::text, CASE WHEN old.first THEN to_jsonb(now()) ELSE m.content -> $3 END)
+         FROM old WHERE m.id = old.id
+         RETURNING old.first, {}",
+        MESSAGE_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+    .bind(message_id)
+    .bind(count)
+    .bind(at)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok((Message::try_from(r.message)?, r.first)))
+        .transpose()
+}
+
 /// Adds a timeline entry (a status change's event, or a `note`, `provider_response`, `receipt_ignored`).
 pub async fn add_entry(
     conn: &mut PgConnection,

@@ -5,13 +5,14 @@
 use axum::{
     Json, Router,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
     routing::{delete, get, post},
 };
 use bytes::Bytes;
 use domain::{
     Paged,
-    email::{Email, receipts as email_receipts, stats as email_stats, suppressions},
+    email::{Email, receipts as email_receipts, stats as email_stats, suppressions, tracking},
     messages::{Channel, MessageError, Status, receipts::NewReceipt},
 };
 use serde::Deserialize;
@@ -80,9 +81,53 @@ pub async fn stats<C: Caller>(
     Ok(Json(email_stats::get(&state.pool, org, from, to).await?))
 }
 
-/// The signed provider event route (off until `EMAIL_PROVIDER_WEBHOOK_SECRET` is set).
+/// The signed provider event route (off until `EMAIL_PROVIDER_WEBHOOK_SECRET` is set) and the
+/// tracking routes.
 pub fn inbound_routes() -> Router<AppState> {
-    Router::new().route("/v1/webhooks/email/provider", post(provider_event))
+    Router::new()
+        .route("/v1/webhooks/email/provider", post(provider_event))
+        .route("/t/o/{token}", get(opened))
+        .route("/t/c/{token}", get(clicked))
+}
+
+/// A transparent 1×1 GIF.
+const PIXEL: &[u8] = &[
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+/// Verifies a tracking token of the route's kind and records its hit; a forged, altered or
+/// orphaned one, or one of the other kind, is not found.
+async fn hit(state: &AppState, token: &str, click: bool) -> ApiResult<tracking::Hit> {
+    let hit = tracking::verify(&state.config, token)
+        .filter(|h| matches!(h, tracking::Hit::Click(..)) == click)
+        .ok_or(domain::Error::NotFound)?;
+    tracking::record(&state.pool, &hit)
+        .await?
+        .ok_or(domain::Error::NotFound)?;
+    Ok(hit)
+}
+
+async fn opened(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
+    hit(&state, &token, false).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/gif"),
+            (header::CACHE_CONTROL, "no-store, max-age=0"),
+        ],
+        PIXEL,
+    )
+        .into_response())
+}
+
+async fn clicked(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Response> {
+    match hit(&state, &token, true).await? {
+        tracking::Hit::Click(_, link) => {
+            Ok((StatusCode::FOUND, [(header::LOCATION, link)]).into_response())
+        }
+        tracking::Hit::Open(_) => Err(domain::Error::NotFound.into()),
+    }
 }
 
 async fn list_suppressions(

@@ -5,5 +5,6 @@ pub mod receipts;
 mod send;
 pub mod stats;
 pub mod suppressions;
+pub mod tracking;
 
 pub use send::{Email, EmailSend};

@@ -14,7 +14,9 @@ pub enum EmailProvider {
 impl EmailProvider {
     pub fn from_config(config: &Config, pool: PgPool) -> Self {
         match config.email.provider {
-            EmailProviderConfig::Sandbox => EmailProvider::Sandbox(sandbox::Sandbox::new(pool)),
+            EmailProviderConfig::Sandbox => {
+                EmailProvider::Sandbox(sandbox::Sandbox::new(pool, config.clone()))
+            }
         }
     }
 

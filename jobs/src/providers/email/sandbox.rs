@@ -3,8 +3,12 @@
 //! stays SENT, anything else is delivered a second after the send.
 
 use chrono::Utc;
-use domain::messages::{Channel, Message, Status};
-use serde_json::json;
+use domain::{
+    Config,
+    email::tracking,
+    messages::{Channel, Message, Status},
+};
+use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::{
@@ -14,6 +18,7 @@ use crate::{
 
 pub struct Sandbox {
     pool: PgPool,
+    config: Config,
 }
 
 fn event(id: &str, status: Status, event: &str, recipient: &str, after_secs: i64) -> Receipt {
@@ -29,8 +34,8 @@ fn event(id: &str, status: Status, event: &str, recipient: &str, after_secs: i64
 }
 
 impl Sandbox {
-    pub fn new(pool: PgPool) -> Self {
-        Sandbox { pool }
+    pub fn new(pool: PgPool, config: Config) -> Self {
+        Sandbox { pool, config }
     }
 
     pub async fn send(&self, message: &Message) -> Result<ProviderAccepted, ProviderError> {
@@ -40,11 +45,18 @@ impl Sandbox {
             .next()
             .unwrap_or_default()
             .to_ascii_lowercase();
-        let subject = message
-            .content
-            .get("subject")
-            .and_then(|s| s.as_str())
-            .unwrap_or("");
+        // What would have been sent: the HTML with its tracking, else the text.
+        let flag = |name: &str| message.content["tracking"][name].as_bool().unwrap_or(false);
+        let body = match message.content.get("html").and_then(Value::as_str) {
+            Some(html) => tracking::render(
+                &self.config,
+                message.id,
+                html,
+                flag("opens"),
+                flag("clicks"),
+            ),
+            None => message.content["text"].as_str().unwrap_or("").to_owned(),
+        };
         let sender = message
             .content
             .get("from")
@@ -74,7 +86,7 @@ impl Sandbox {
             channel: Channel::Email,
             message,
             sender,
-            body: subject,
+            body: &body,
             outcome,
             refused: (outcome == "refused").then_some((
                 "SANDBOX_REFUSED",
