@@ -28,3 +28,20 @@ CREATE TABLE email_stats_watermark (
     txid    bigint NOT NULL
 );
 INSERT INTO email_stats_watermark (txid) VALUES (0);
+
+-- Sending domains: a DKIM key each (the private key sealed), the records to publish, and what the
+-- last verification found.
+CREATE TABLE email_domains (
+    id                  uuid PRIMARY KEY,
+    organization_id     uuid NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    name                text NOT NULL,
+    dkim_selector       text NOT NULL,
+    dkim_private_key    text NOT NULL,
+    dkim_public_key     text NOT NULL,
+    status              text NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'VERIFIED', 'FAILED')),
+    -- per record type: PENDING, VERIFIED or FAILED
+    record_status       jsonb NOT NULL DEFAULT '{}'::jsonb,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    verified_at         timestamptz,
+    UNIQUE (organization_id, name)
+);

@@ -83,12 +83,19 @@ pub enum EmailProviderConfig {
     Sandbox,
 }
 
-/// Email settings: the provider, and the secret of the signed provider route.
+/// Email settings: the provider, the secret of the signed provider route, and what sending
+/// domains publish.
 #[derive(Clone)]
 pub struct EmailSettings {
     pub provider: EmailProviderConfig,
     /// Signs `/v1/webhooks/email/provider` (off until set).
     pub provider_webhook_secret: Option<String>,
+    /// What a sending domain's SPF record includes (`EMAIL_SPF_INCLUDE`).
+    pub spf_include: String,
+    /// Where a sending domain's return-path name points (`EMAIL_RETURN_PATH_TARGET`).
+    pub return_path_target: String,
+    /// The DNS server domains are verified against (`DNS_RESOLVER`, else /etc/resolv.conf's first).
+    pub dns_resolver: Option<SocketAddr>,
 }
 
 /// SMS settings beyond the provider: inbound routes (each off until its secret is set) and polling.
@@ -464,6 +471,7 @@ impl Config {
             }
         };
         let sms = sms_settings(src)?;
+        let email = email_settings(src, &public_base_url)?;
         if environment == Environment::Development && !bind_addr.ip().is_loopback() {
             return Err(err(
                 "BIND_ADDR",
@@ -518,7 +526,7 @@ impl Config {
             rate_limit_burst: positive(src, "RATE_LIMIT_BURST", 100u32)?,
             worker_concurrency: positive(src, "WORKER_CONCURRENCY", 32usize)?,
             sms,
-            email: email_settings(src)?,
+            email,
             webhooks: webhook_settings(src)?,
             queue_heartbeat: duration(src, "QUEUE_HEARTBEAT", Duration::from_secs(10))?,
             send_lease: duration(src, "SEND_LEASE", Duration::from_secs(60))?,
@@ -606,7 +614,28 @@ fn base_url(src: &dyn Source, name: &'static str, default: &str) -> Result<Strin
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-fn email_settings(src: &dyn Source) -> Result<EmailSettings, ConfigError> {
+/// The first `nameserver` of /etc/resolv.conf, on port 53.
+fn system_resolver() -> Option<SocketAddr> {
+    let text = std::fs::read_to_string("/etc/resolv.conf").ok()?;
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .find_map(|ip| ip.trim().parse::<IpAddr>().ok())
+        .map(|ip| SocketAddr::new(ip, 53))
+}
+
+fn email_settings(src: &dyn Source, public_base_url: &str) -> Result<EmailSettings, ConfigError> {
+    let host = url::Url::parse(public_base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "localhost".into());
+    let dns_resolver = match src.get("DNS_RESOLVER") {
+        Some(raw) => Some(
+            raw.trim()
+                .parse()
+                .map_err(|_| err("DNS_RESOLVER", format!("expected ip:port, got {raw:?}")))?,
+        ),
+        None => system_resolver(),
+    };
     let provider = match src.get("EMAIL_PROVIDER").as_deref().map(str::trim) {
         None | Some("sandbox") => EmailProviderConfig::Sandbox,
         Some(other) => {
@@ -619,6 +648,11 @@ fn email_settings(src: &dyn Source) -> Result<EmailSettings, ConfigError> {
     Ok(EmailSettings {
         provider,
         provider_webhook_secret: src.get("EMAIL_PROVIDER_WEBHOOK_SECRET"),
+        spf_include: src
+            .get("EMAIL_SPF_INCLUDE")
+            .unwrap_or_else(|| format!("_spf.{host}")),
+        return_path_target: src.get("EMAIL_RETURN_PATH_TARGET").unwrap_or(host),
+        dns_resolver,
     })
 }
 

@@ -648,3 +648,183 @@ async fn opens_and_clicks_are_counted_through_signed_tokens() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// A DNS server (tests/support/dns_server.py on dnslib) answering from a zone file the test writes.
+struct DnsServer {
+    child: std::process::Child,
+    port: u16,
+    zone: std::path::PathBuf,
+}
+
+impl DnsServer {
+    fn start() -> DnsServer {
+        use std::io::BufRead;
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let zone = std::env::temp_dir().join(format!("herald-zone-{}.json", uuid::Uuid::now_v7()));
+        std::fs::write(&zone, "{}").unwrap();
+        let python = std::env::var("HERALD_PYTHON").unwrap_or_else(|_| "python3".into());
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/dns_server.py");
+        let mut child = std::process::Command::new(python)
+            .args([script, &port.to_string(), zone.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the DNS test server starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the DNS test server is ready");
+        DnsServer { child, port, zone }
+    }
+
+    fn publish(&self, zone: Value) {
+        std::fs::write(&self.zone, zone.to_string()).unwrap();
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.zone);
+    }
+}
+
+#[tokio::test]
+async fn a_domain_is_verified_against_the_records_published_in_dns() {
+    let dns = DnsServer::start();
+    let resolver = format!("127.0.0.1:{}", dns.port);
+    let app = spawn_app_with(Roles::API, move |s| {
+        s.insert("DNS_RESOLVER".into(), resolver);
+        s.insert("EMAIL_SPF_INCLUDE".into(), "_spf.herald.example".into());
+        s.insert(
+            "EMAIL_RETURN_PATH_TARGET".into(),
+            "bounces.herald.example".into(),
+        );
+    })
+    .await;
+    let tenant = app.signup("Acme").await;
+    let res = app
+        .post(
+            "/v1/domains",
+            Some(&tenant.token),
+            json!({"name": "Mail.Acme.test"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let d: Value = res.json().await.unwrap();
+    assert_eq!(d["name"], "mail.acme.test");
+    assert_eq!(d["status"], "PENDING");
+    let id = d["id"].as_str().unwrap().to_owned();
+    let records = d["records"].as_array().unwrap().clone();
+    let find = |t: &str, name: &str| {
+        records
+            .iter()
+            .find(|r| r["type"] == t && r["name"] == name)
+            .unwrap_or_else(|| panic!("{t} {name} in {records:?}"))["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let dkim = find("TXT", "herald._domainkey.mail.acme.test");
+    assert!(dkim.starts_with("v=DKIM1; k=rsa; p=MII"), "{dkim}");
+    assert_eq!(
+        find("TXT", "mail.acme.test"),
+        "v=spf1 include:_spf.herald.example ~all"
+    );
+    assert_eq!(
+        find("CNAME", "bounces.mail.acme.test"),
+        "bounces.herald.example"
+    );
+    // The private key is sealed, never shown.
+    let sealed: String = sqlx::query_scalar("SELECT dkim_private_key FROM email_domains")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(sealed.starts_with("v2:") && !sealed.contains("PRIVATE KEY"));
+    assert!(!d.to_string().contains("PRIVATE"));
+
+    // Nothing published yet, then a wrong DKIM key, then everything right.
+    let verify_path = format!("/v1/domains/{id}/verify");
+    let verify = || app.post(&verify_path, Some(&tenant.token), json!({}));
+    let res: Value = verify().await.json().await.unwrap();
+    assert_eq!(res["status"], "FAILED");
+    dns.publish(json!({
+        "TXT": {"herald._domainkey.mail.acme.test": ["v=DKIM1; k=rsa; p=MIIBwrong"],
+                "mail.acme.test": ["v=spf1 include:_spf.google.com include:_spf.herald.example ~all"]},
+        "CNAME": {"bounces.mail.acme.test": "bounces.herald.example"}
+    }));
+    let res: Value = verify().await.json().await.unwrap();
+    assert_eq!(res["status"], "FAILED");
+    let statuses: Vec<&str> = res["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["FAILED", "VERIFIED", "VERIFIED"]);
+    dns.publish(json!({
+        "TXT": {"herald._domainkey.mail.acme.test": [dkim],
+                "mail.acme.test": ["v=spf1 include:_spf.herald.example ~all"]},
+        "CNAME": {"bounces.mail.acme.test": "bounces.herald.example"}
+    }));
+    let res: Value = verify().await.json().await.unwrap();
+    assert_eq!(res["status"], "VERIFIED", "{res}");
+    assert!(res["verifiedAt"].is_string());
+
+    // Lists, duplicates, roles and tenants.
+    let list = app.get_json("/v1/domains", &tenant.token).await;
+    assert_eq!(list["total"], 1);
+    let res = app
+        .post(
+            "/v1/domains",
+            Some(&tenant.token),
+            json!({"name": "mail.acme.test"}),
+        )
+        .await;
+    assert_error(res, StatusCode::CONFLICT, "CONFLICT").await;
+    let res = app
+        .post(
+            "/v1/domains",
+            Some(&tenant.token),
+            json!({"name": "not a domain"}),
+        )
+        .await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR").await;
+    let (_, member) = app.member(&tenant, "MEMBER").await;
+    let res = app
+        .post(
+            &format!("/v1/domains/{id}/verify"),
+            Some(&member),
+            json!({}),
+        )
+        .await;
+    assert_error(res, StatusCode::FORBIDDEN, "FORBIDDEN").await;
+    assert_eq!(
+        app.get(&format!("/v1/domains/{id}"), &member)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let other = app.signup("Other").await;
+    for res in [
+        app.get(&format!("/v1/domains/{id}"), &other.token).await,
+        app.post(
+            &format!("/v1/domains/{id}/verify"),
+            Some(&other.token),
+            json!({}),
+        )
+        .await,
+        app.delete(&format!("/v1/domains/{id}"), &other.token).await,
+    ] {
+        assert_error(res, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+    }
+    let res = app
+        .delete(&format!("/v1/domains/{id}"), &tenant.token)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}

@@ -24,7 +24,8 @@ fn local_ok(local: &str) -> bool {
         && local.chars().all(|c| atext(c) || c == '.')
 }
 
-fn domain_ok(domain: &str) -> bool {
+/// Whether `domain` is a domain name (letters, digits and hyphens in dot-separated labels).
+pub(crate) fn domain_ok(domain: &str) -> bool {
     let label_ok = |l: &str| {
         !l.is_empty()
             && l.len() <= 63

@@ -9,6 +9,7 @@ mod sms_body;
 
 pub use email::EmailAddress;
 pub use mailbox::Mailbox;
+pub(crate) use mailbox::domain_ok;
 pub use phone::PhoneNumber;
 pub use scope::{Scope, Scopes};
 pub use sender_id::SenderId;

@@ -2,6 +2,8 @@
 //! schemas and a 10 MiB body limit (attachments), and adds suppressions and the signed provider
 //! event route.
 
+mod domains;
+
 use axum::{
     Json, Router,
     extract::{Path, State},
@@ -45,6 +47,12 @@ impl ChannelApi for Email {
 pub fn session_routes() -> Router<AppState> {
     Router::new()
         .route("/v1/emails/stats", get(stats::<Auth<MessagesRead>>))
+        .route("/v1/domains", get(domains::list).post(domains::create))
+        .route(
+            "/v1/domains/{id}",
+            get(domains::get).delete(domains::delete),
+        )
+        .route("/v1/domains/{id}/verify", post(domains::verify))
         .route("/v1/emails/suppressions", get(list_suppressions))
         .route(
             "/v1/emails/suppressions/{address}",
