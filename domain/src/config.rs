@@ -81,6 +81,21 @@ impl SmsProviderConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EmailProviderConfig {
     Sandbox,
+    /// A relay at `SMTP_URL`, in lettre's URL form: `smtp://[user:pass@]host:port` (plain, or
+    /// `?tls=required` for STARTTLS), `smtps://…` (implicit TLS).
+    Smtp {
+        url: String,
+    },
+}
+
+impl EmailProviderConfig {
+    /// The provider's name, as stored with each message it was handed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EmailProviderConfig::Sandbox => "sandbox",
+            EmailProviderConfig::Smtp { .. } => "smtp",
+        }
+    }
 }
 
 /// Email settings: the provider, the secret of the signed provider route, and what sending
@@ -96,6 +111,8 @@ pub struct EmailSettings {
     pub return_path_target: String,
     /// The DNS server domains are verified against (`DNS_RESOLVER`, else /etc/resolv.conf's first).
     pub dns_resolver: Option<SocketAddr>,
+    /// Time-out of one relay conversation (`EMAIL_PROVIDER_TIMEOUT`).
+    pub provider_timeout: Duration,
 }
 
 /// SMS settings beyond the provider: inbound routes (each off until its secret is set) and polling.
@@ -576,6 +593,16 @@ impl Config {
                 ),
             ));
         }
+        if self.email.provider_timeout >= self.send_timeout {
+            return Err(err(
+                "EMAIL_PROVIDER_TIMEOUT",
+                format!(
+                    "must be below SEND_TIMEOUT ({}), so a relay conversation ends before its job does; got {}",
+                    show(self.send_timeout),
+                    show(self.email.provider_timeout)
+                ),
+            ));
+        }
         if self.send_lease < self.send_timeout + Duration::from_secs(5) {
             return Err(err(
                 "SEND_LEASE",
@@ -638,10 +665,23 @@ fn email_settings(src: &dyn Source, public_base_url: &str) -> Result<EmailSettin
     };
     let provider = match src.get("EMAIL_PROVIDER").as_deref().map(str::trim) {
         None | Some("sandbox") => EmailProviderConfig::Sandbox,
+        Some("smtp") => {
+            let url = src
+                .get("SMTP_URL")
+                .map(|u| u.trim().to_owned())
+                .ok_or_else(|| err("SMTP_URL", "is required when EMAIL_PROVIDER=smtp"))?;
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(err(
+                    "SMTP_URL",
+                    "expected smtp://[user:pass@]host:port[?tls=required] or smtps://…",
+                ));
+            }
+            EmailProviderConfig::Smtp { url }
+        }
         Some(other) => {
             return Err(err(
                 "EMAIL_PROVIDER",
-                format!("expected sandbox (the smtp provider is not built yet), got {other:?}"),
+                format!("expected sandbox or smtp, got {other:?}"),
             ));
         }
     };
@@ -653,6 +693,7 @@ fn email_settings(src: &dyn Source, public_base_url: &str) -> Result<EmailSettin
             .unwrap_or_else(|| format!("_spf.{host}")),
         return_path_target: src.get("EMAIL_RETURN_PATH_TARGET").unwrap_or(host),
         dns_resolver,
+        provider_timeout: duration(src, "EMAIL_PROVIDER_TIMEOUT", Duration::from_secs(15))?,
     })
 }
 
@@ -850,6 +891,7 @@ mod tests {
             ("QUEUE_HEARTBEAT", "1s"),
             ("SEND_TIMEOUT", "2s"),
             ("SMS_PROVIDER_TIMEOUT", "1s"),
+            ("EMAIL_PROVIDER_TIMEOUT", "1s"),
             ("SEND_LEASE", "7s"),
             ("WEBHOOK_TIMEOUT", "2s"),
         ]))

@@ -649,54 +649,65 @@ async fn opens_and_clicks_are_counted_through_signed_tokens() {
     }
 }
 
-/// A DNS server (tests/support/dns_server.py on dnslib) answering from a zone file the test writes.
-struct DnsServer {
+/// A server of `tests/support/` run by the test's Python (`HERALD_PYTHON`): a DNS server answering
+/// from a zone file the test writes, or an SMTP server writing down what it receives.
+struct Support {
     child: std::process::Child,
     port: u16,
-    zone: std::path::PathBuf,
+    file: std::path::PathBuf,
 }
 
-impl DnsServer {
-    fn start() -> DnsServer {
+impl Support {
+    fn start(script: &str) -> Support {
         use std::io::BufRead;
         let port = std::net::UdpSocket::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let zone = std::env::temp_dir().join(format!("herald-zone-{}.json", uuid::Uuid::now_v7()));
-        std::fs::write(&zone, "{}").unwrap();
+        let file = std::env::temp_dir().join(format!("herald-{script}-{}", uuid::Uuid::now_v7()));
+        std::fs::write(&file, "").unwrap();
         let python = std::env::var("HERALD_PYTHON").unwrap_or_else(|_| "python3".into());
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/dns_server.py");
+        let path = format!("{}/tests/support/{script}", env!("CARGO_MANIFEST_DIR"));
         let mut child = std::process::Command::new(python)
-            .args([script, &port.to_string(), zone.to_str().unwrap()])
+            .args([&path, &port.to_string(), file.to_str().unwrap()])
             .stdout(std::process::Stdio::piped())
             .spawn()
-            .expect("the DNS test server starts");
+            .expect("the test server starts");
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.as_mut().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert_eq!(line.trim(), "ready", "the DNS test server is ready");
-        DnsServer { child, port, zone }
+        assert_eq!(line.trim(), "ready", "{script} is ready");
+        Support { child, port, file }
     }
 
+    /// Replaces the DNS server's zone.
     fn publish(&self, zone: Value) {
-        std::fs::write(&self.zone, zone.to_string()).unwrap();
+        std::fs::write(&self.file, zone.to_string()).unwrap();
+    }
+
+    /// What the SMTP server received: one JSON object a message.
+    fn received(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.file)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 }
 
-impl Drop for DnsServer {
+impl Drop for Support {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.zone);
+        let _ = std::fs::remove_file(&self.file);
     }
 }
 
 #[tokio::test]
 async fn a_domain_is_verified_against_the_records_published_in_dns() {
-    let dns = DnsServer::start();
+    let dns = Support::start("dns_server.py");
     let resolver = format!("127.0.0.1:{}", dns.port);
     let app = spawn_app_with(Roles::API, move |s| {
         s.insert("DNS_RESOLVER".into(), resolver);
@@ -827,4 +838,205 @@ async fn a_domain_is_verified_against_the_records_published_in_dns() {
         .delete(&format!("/v1/domains/{id}"), &tenant.token)
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
+
+/// Publishes a domain's records in the test DNS server and verifies it.
+async fn verified_domain(app: &TestApp, tenant: &Tenant, dns: &Support, name: &str) -> String {
+    let res = app
+        .post("/v1/domains", Some(&tenant.token), json!({"name": name}))
+        .await;
+    let d: Value = res.json().await.unwrap();
+    let mut txt = serde_json::Map::new();
+    let mut cname = serde_json::Map::new();
+    let mut dkim = String::new();
+    for r in d["records"].as_array().unwrap() {
+        let (n, v) = (r["name"].as_str().unwrap(), r["value"].as_str().unwrap());
+        if r["type"] == "CNAME" {
+            cname.insert(n.into(), json!(v));
+        } else {
+            txt.insert(n.into(), json!([v]));
+            if v.starts_with("v=DKIM1") {
+                dkim = v.to_owned();
+            }
+        }
+    }
+    dns.publish(json!({"TXT": txt, "CNAME": cname}));
+    let id = d["id"].as_str().unwrap();
+    let res = app
+        .post(
+            &format!("/v1/domains/{id}/verify"),
+            Some(&tenant.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "VERIFIED");
+    dkim
+}
+
+/// What an outside receiver sees of a delivered message (tests/support/check_email.py).
+fn inspect(received: &Value, dkim_record: &str) -> Value {
+    use std::io::Write;
+    let python = std::env::var("HERALD_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/check_email.py");
+    let mut child = std::process::Command::new(python)
+        .args([script, dkim_record])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(received["data"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn smtp_delivers_signed_mime_to_a_real_server() {
+    let dns = Support::start("dns_server.py");
+    let smtp = Support::start("smtp_server.py");
+    let (resolver, url) = (
+        format!("127.0.0.1:{}", dns.port),
+        format!("smtp://127.0.0.1:{}", smtp.port),
+    );
+    let app = spawn_app_with(Roles::ALL, move |s| {
+        s.insert("DNS_RESOLVER".into(), resolver);
+        s.insert("EMAIL_PROVIDER".into(), "smtp".into());
+        s.insert("SMTP_URL".into(), url);
+        s.insert("EMAIL_PROVIDER_WEBHOOK_SECRET".into(), EVENT_SECRET.into());
+    })
+    .await;
+    let (tenant, key) = email_tenant(&app, "Acme").await;
+    // Only a verified domain of the organization may send.
+    let res = app
+        .post(
+            "/v1/public/emails/send",
+            Some(&key),
+            email(json!("zoe@example.com")),
+        )
+        .await;
+    let body = assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "DOMAIN_NOT_VERIFIED").await;
+    assert_eq!(body["error"]["details"][0]["field"], "from");
+    let dkim = verified_domain(&app, &tenant, &dns, "acme.test").await;
+
+    let pdf = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 invoice");
+    let res = app
+        .post(
+            "/v1/public/emails/send",
+            Some(&key),
+            json!({
+                "from": "Acme Billing <billing@acme.test>",
+                "to": "Zoë Ådams <zoe@example.com>",
+                "cc": ["ops@example.com"],
+                "subject": "Ваш счёт №7",
+                "text": "Your invoice is attached.",
+                "html": "<p>Your invoice is attached.</p>",
+                "headers": {"X-Campaign": "invoices"},
+                "attachments": [{"filename": "invoice.pdf", "content": pdf, "contentType": "application/pdf"}]
+            }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let m = wait_for(&app, &key, &id, "SENT").await;
+    assert_eq!(m["providerMessageId"], format!("{id}@acme.test"));
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    let simple = id.replace('-', "");
+    assert_eq!(
+        received[0]["mail_from"],
+        format!("bounces+{simple}@bounces.acme.test")
+    );
+    assert_eq!(
+        received[0]["rcpt_tos"],
+        json!(["zoe@example.com", "ops@example.com"])
+    );
+    let seen = inspect(&received[0], &dkim);
+    assert_eq!(seen["dkim"], true, "{seen}");
+    assert_eq!(seen["subject"], "Ваш счёт №7");
+    assert_eq!(seen["to"], "Zoë Ådams <zoe@example.com>");
+    assert_eq!(seen["from"], "Acme Billing <billing@acme.test>");
+    assert_eq!(seen["message_id"], format!("<{id}@acme.test>"));
+    assert_eq!(seen["herald_id"], id.as_str());
+    assert_eq!(seen["custom"], "invoices");
+    for part in [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "application/pdf",
+    ] {
+        assert!(
+            seen["parts"].as_array().unwrap().contains(&json!(part)),
+            "{seen}"
+        );
+    }
+    assert_eq!(seen["attachments"], json!([["invoice.pdf", 16]]));
+
+    // A 5xx answer fails the message with the relay's code.
+    let mut refused = email(json!("reject-me@example.com"));
+    refused["from"] = json!("billing@acme.test");
+    let res = app
+        .post("/v1/public/emails/send", Some(&key), refused)
+        .await;
+    let rid = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let m = wait_for(&app, &key, &rid, "FAILED").await;
+    assert_eq!(m["error"]["code"], "SMTP_550");
+    // A 4xx answer is tried again later: the message stays PROCESSING with the answer on its timeline.
+    let mut deferred = email(json!("later@example.com"));
+    deferred["from"] = json!("billing@acme.test");
+    let res = app
+        .post("/v1/public/emails/send", Some(&key), deferred)
+        .await;
+    let did = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let t = app
+            .get_json(&format!("/v1/public/emails/{did}/timeline"), &key)
+            .await;
+        let retried = t["data"].as_array().unwrap().iter().any(|e| {
+            e["type"] == "provider_response" && e["detail"]["error"]["code"] == "SMTP_451"
+        });
+        if retried {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{t}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let m = app
+        .get_json(&format!("/v1/public/emails/{did}"), &key)
+        .await;
+    assert_eq!(m["status"], "PROCESSING");
+
+    // Receipts for the relayed message: delivered, then a complaint suppresses the address.
+    for event in ["delivered", "complained"] {
+        let res = provider_event(
+            &app,
+            json!({"messageId": format!("{id}@acme.test"), "event": event, "recipient": "zoe@example.com"}),
+            EVENT_SECRET,
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let want = if event == "delivered" {
+            "DELIVERED"
+        } else {
+            "COMPLAINED"
+        };
+        wait_for(&app, &key, &id, want).await;
+    }
+    let list = app.get_json("/v1/emails/suppressions", &tenant.token).await;
+    assert_eq!(list["data"][0]["address"], "zoe@example.com");
 }

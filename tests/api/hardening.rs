@@ -14,10 +14,11 @@ use wiremock::{
 use crate::helpers::*;
 
 /// Settings that let a lost lease come back within seconds, not a minute.
-const SHORT_LEASE: [(&str, &str); 5] = [
+const SHORT_LEASE: [(&str, &str); 6] = [
     ("QUEUE_HEARTBEAT", "1s"),
     ("SEND_TIMEOUT", "2s"),
     ("SMS_PROVIDER_TIMEOUT", "1s"),
+    ("EMAIL_PROVIDER_TIMEOUT", "1s"),
     ("SEND_LEASE", "7s"),
     ("WEBHOOK_TIMEOUT", "2s"),
 ];

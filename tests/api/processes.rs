@@ -197,6 +197,7 @@ async fn killed_workers_lose_no_message_and_never_resend_a_sent_one() {
         ("SEND_LEASE", "7s"),
         ("SEND_TIMEOUT", "2s"),
         ("SMS_PROVIDER_TIMEOUT", "1s"),
+        ("EMAIL_PROVIDER_TIMEOUT", "1s"),
         ("WEBHOOK_TIMEOUT", "2s"),
         ("QUEUE_HEARTBEAT", "1s"),
     ];
@@ -298,6 +299,7 @@ async fn killing_the_worker_mid_delivery_loses_no_event() {
         ("QUEUE_HEARTBEAT", "1s"),
         ("SEND_TIMEOUT", "2s"),
         ("SMS_PROVIDER_TIMEOUT", "1s"),
+        ("EMAIL_PROVIDER_TIMEOUT", "1s"),
         ("SEND_LEASE", "7s"),
         ("WEBHOOK_TIMEOUT", "2s"),
     ];

@@ -74,6 +74,7 @@ pub async fn send<C: Caller, K: ChannelApi>(
     let key = idempotency(&headers, &format!("{}/send", K::PATH), &body.raw)?;
     let a = messages::accept::<K>(
         &state.pool,
+        &state.config,
         caller.organization_id(),
         vec![body.value],
         false,
@@ -126,7 +127,8 @@ pub async fn batch<C: Caller, K: ChannelApi>(
     if !errors.is_empty() {
         return Err(Error::Validation(errors).into());
     }
-    let a = messages::accept::<K>(&state.pool, caller.organization_id(), parsed, true, key).await?;
+    let org = caller.organization_id();
+    let a = messages::accept::<K>(&state.pool, &state.config, org, parsed, true, key).await?;
     Ok(accepted(a))
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{Channel, NewMessage, insert_queued};
 use crate::{
-    Error, Errors, FieldError, Result,
+    Config, Error, Errors, FieldError, Result,
     idempotency::{Claim, IdempotencyKey},
     queue::{self, SendMessage},
 };
@@ -43,6 +43,7 @@ pub trait ChannelSend: Send + Sync + 'static {
     /// The rules that need the database, for every item at once: one error per failing item.
     fn check_rules(
         conn: &mut PgConnection,
+        config: &Config,
         organization_id: Uuid,
         items: &[Self::Valid],
     ) -> impl Future<Output = Result<Vec<(usize, FieldError)>>> + Send;
@@ -75,6 +76,7 @@ pub struct Accepted {
 /// deliveries. Never calls a provider. `batch` answers `{data: […]}` and names fields by item.
 pub async fn accept<C: ChannelSend>(
     pool: &PgPool,
+    config: &Config,
     organization_id: Uuid,
     requests: Vec<C::Request>,
     batch: bool,
@@ -108,7 +110,7 @@ pub async fn accept<C: ChannelSend>(
         .collect();
     errors.finish()?;
     let items: Vec<C::Valid> = items.into_iter().map(|i| i.expect("validated")).collect();
-    let failures = C::check_rules(&mut tx, organization_id, &items).await?;
+    let failures = C::check_rules(&mut tx, config, organization_id, &items).await?;
     if let Some((_, first)) = failures.first() {
         if !batch {
             return Err(Error::Rule {

@@ -192,17 +192,11 @@ async fn provider_event(
     });
     let receipt = NewReceipt {
         channel: Channel::Email,
-        provider: provider_name(&state).to_owned(),
+        provider: state.config.email.provider.name().to_owned(),
         provider_message_id,
         status,
         error,
         raw: parsed.raw,
     };
     store_receipt(&state, receipt).await
-}
-
-fn provider_name(state: &AppState) -> &'static str {
-    match state.config.email.provider {
-        domain::config::EmailProviderConfig::Sandbox => "sandbox",
-    }
 }

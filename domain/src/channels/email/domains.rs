@@ -224,6 +224,33 @@ pub async fn delete(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<()
     Ok(())
 }
 
+/// The DKIM selector and private key (PKCS#1 PEM) of an organization's VERIFIED domain, to sign
+/// with; None when the domain is not one.
+pub async fn signing_key(
+    pool: &PgPool,
+    config: &Config,
+    organization_id: Uuid,
+    name: &str,
+) -> Result<Option<(String, String)>> {
+    let found: Option<(Uuid, String, String)> = sqlx::query_as(
+        "SELECT id, dkim_selector, dkim_private_key FROM email_domains
+         WHERE organization_id = $1 AND name = $2 AND status = 'VERIFIED'",
+    )
+    .bind(organization_id)
+    .bind(name.to_ascii_lowercase())
+    .fetch_optional(pool)
+    .await?;
+    let Some((id, selector, sealed)) = found else {
+        return Ok(None);
+    };
+    let pem = config
+        .secrets
+        .open(&sealed, &aad(id))
+        .map_err(|e| anyhow::anyhow!("DKIM key of {name}: {e}"))?;
+    let pem = String::from_utf8(pem).map_err(|e| anyhow::anyhow!("DKIM key of {name}: {e}"))?;
+    Ok(Some((selector, pem)))
+}
+
 fn resolver(addr: SocketAddr) -> Result<Resolver<TokioRuntimeProvider>> {
     let connection = |mut c: ConnectionConfig| {
         c.port = addr.port();

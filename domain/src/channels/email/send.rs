@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::suppressions;
+use crate::config::EmailProviderConfig;
 use crate::{
     Errors, FieldError, Mailbox, Result,
     messages::{Channel, ChannelSend, NewMessage, parse_schedule},
@@ -414,12 +415,27 @@ impl ChannelSend for Email {
         validate(request, prefix, now, errors)
     }
 
-    /// No recipient may be suppressed by the organization.
+    /// `from` uses a VERIFIED domain of the organization (unless the sandbox provider is in use),
+    /// and no recipient is suppressed by the organization.
     async fn check_rules(
         conn: &mut PgConnection,
+        config: &crate::Config,
         organization_id: Uuid,
         items: &[ValidEmail],
     ) -> Result<Vec<(usize, FieldError)>> {
+        let verified: Vec<String> = if config.email.provider == EmailProviderConfig::Sandbox {
+            Vec::new()
+        } else {
+            let domains: Vec<String> = items.iter().map(|i| i.from.domain().to_owned()).collect();
+            sqlx::query_scalar(
+                "SELECT name FROM email_domains
+                 WHERE organization_id = $1 AND status = 'VERIFIED' AND name = ANY($2)",
+            )
+            .bind(organization_id)
+            .bind(&domains)
+            .fetch_all(&mut *conn)
+            .await?
+        };
         let all: Vec<String> = items
             .iter()
             .flat_map(|i| i.recipients().map(Mailbox::normalized))
@@ -427,7 +443,21 @@ impl ChannelSend for Email {
         let suppressed = suppressions::suppressed_among(conn, organization_id, &all).await?;
         let mut failures = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            if let Some(m) = item
+            if config.email.provider != EmailProviderConfig::Sandbox
+                && !verified.iter().any(|d| d == item.from.domain())
+            {
+                failures.push((
+                    i,
+                    FieldError {
+                        field: "from".into(),
+                        message: format!(
+                            "{} is not a verified sending domain of this organization",
+                            item.from.domain()
+                        ),
+                        code: Some("DOMAIN_NOT_VERIFIED"),
+                    },
+                ));
+            } else if let Some(m) = item
                 .recipients()
                 .find(|m| suppressed.contains(&m.normalized()))
             {

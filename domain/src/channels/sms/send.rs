@@ -205,6 +205,7 @@ impl ChannelSend for Sms {
 
     async fn check_rules(
         conn: &mut PgConnection,
+        _config: &crate::Config,
         organization_id: Uuid,
         items: &[ValidSms],
     ) -> Result<Vec<(usize, FieldError)>> {
