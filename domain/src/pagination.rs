@@ -116,6 +116,32 @@ where
     Ok(page.wrap(rows, total))
 }
 
+/// Deletes the organization's row of `table` whose `key` column is `value`; NotFound when it has
+/// none (another organization's rows are not found). `table` and `key` are constants of the caller.
+pub async fn delete_owned<T>(
+    pool: &PgPool,
+    table: &'static str,
+    key: &'static str,
+    value: T,
+    organization_id: Uuid,
+) -> Result<()>
+where
+    T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+{
+    let n = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {table} WHERE {key} = $1 AND organization_id = $2"
+    )))
+    .bind(value)
+    .bind(organization_id)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(crate::Error::NotFound);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

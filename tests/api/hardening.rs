@@ -13,16 +13,6 @@ use wiremock::{
 
 use crate::helpers::*;
 
-/// Settings that let a lost lease come back within seconds, not a minute.
-const SHORT_LEASE: [(&str, &str); 6] = [
-    ("QUEUE_HEARTBEAT", "1s"),
-    ("SEND_TIMEOUT", "2s"),
-    ("SMS_PROVIDER_TIMEOUT", "1s"),
-    ("EMAIL_PROVIDER_TIMEOUT", "1s"),
-    ("SEND_LEASE", "7s"),
-    ("WEBHOOK_TIMEOUT", "2s"),
-];
-
 fn with(s: &mut std::collections::HashMap<String, String>, pairs: &[(&str, &str)]) {
     s.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
 }

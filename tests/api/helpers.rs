@@ -65,6 +65,17 @@ pub async fn fresh_database() -> String {
     format!("{}/{name}", server_url())
 }
 
+/// Settings under which a lost lease comes back within seconds, not a minute (heartbeat 1 s, so
+/// every time-out below three heartbeats, and the lease five seconds past the send's time-out).
+pub const SHORT_LEASE: [(&str, &str); 6] = [
+    ("QUEUE_HEARTBEAT", "1s"),
+    ("SEND_TIMEOUT", "2s"),
+    ("SMS_PROVIDER_TIMEOUT", "1s"),
+    ("EMAIL_PROVIDER_TIMEOUT", "1s"),
+    ("SEND_LEASE", "7s"),
+    ("WEBHOOK_TIMEOUT", "2s"),
+];
+
 pub fn base_settings(database_url: &str) -> HashMap<String, String> {
     [
         ("DATABASE_URL", database_url),

@@ -193,14 +193,7 @@ async fn killed_workers_lose_no_message_and_never_resend_a_sent_one() {
         worker: false,
         scheduler: true,
     };
-    let settings = [
-        ("SEND_LEASE", "7s"),
-        ("SEND_TIMEOUT", "2s"),
-        ("SMS_PROVIDER_TIMEOUT", "1s"),
-        ("EMAIL_PROVIDER_TIMEOUT", "1s"),
-        ("WEBHOOK_TIMEOUT", "2s"),
-        ("QUEUE_HEARTBEAT", "1s"),
-    ];
+    let settings = SHORT_LEASE;
     let app = spawn_app_with(roles, |s| {
         s.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     })
@@ -294,15 +287,8 @@ async fn killing_the_worker_mid_delivery_loses_no_event() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500)))
         .mount(&server)
         .await;
-    let settings = [
-        ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
-        ("QUEUE_HEARTBEAT", "1s"),
-        ("SEND_TIMEOUT", "2s"),
-        ("SMS_PROVIDER_TIMEOUT", "1s"),
-        ("EMAIL_PROVIDER_TIMEOUT", "1s"),
-        ("SEND_LEASE", "7s"),
-        ("WEBHOOK_TIMEOUT", "2s"),
-    ];
+    let mut settings = SHORT_LEASE.to_vec();
+    settings.push(("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"));
     let app = spawn_app_with(
         Roles {
             api: true,

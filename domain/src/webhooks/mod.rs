@@ -361,16 +361,7 @@ pub async fn update(
 }
 
 pub async fn delete(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<()> {
-    let n = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1 AND organization_id = $2")
-        .bind(id)
-        .bind(organization_id)
-        .execute(pool)
-        .await?
-        .rows_affected();
-    if n == 0 {
-        return Err(Error::NotFound);
-    }
-    Ok(())
+    crate::pagination::delete_owned(pool, "webhook_endpoints", "id", id, organization_id).await
 }
 
 pub async fn secret(

@@ -212,16 +212,7 @@ pub async fn list(
 }
 
 pub async fn delete(pool: &PgPool, organization_id: Uuid, id: Uuid) -> Result<()> {
-    let n = sqlx::query("DELETE FROM email_domains WHERE id = $1 AND organization_id = $2")
-        .bind(id)
-        .bind(organization_id)
-        .execute(pool)
-        .await?
-        .rows_affected();
-    if n == 0 {
-        return Err(Error::NotFound);
-    }
-    Ok(())
+    crate::pagination::delete_owned(pool, "email_domains", "id", id, organization_id).await
 }
 
 /// The DKIM selector and private key (PKCS#1 PEM) of an organization's VERIFIED domain, to sign

@@ -95,15 +95,12 @@ pub async fn remove(pool: &PgPool, organization_id: Uuid, raw: &str) -> Result<(
     let address = Mailbox::parse(raw)
         .map_err(|_| Error::NotFound)?
         .normalized();
-    let n =
-        sqlx::query("DELETE FROM email_suppressions WHERE organization_id = $1 AND address = $2")
-            .bind(organization_id)
-            .bind(&address)
-            .execute(pool)
-            .await?
-            .rows_affected();
-    if n == 0 {
-        return Err(Error::NotFound);
-    }
-    Ok(())
+    crate::pagination::delete_owned(
+        pool,
+        "email_suppressions",
+        "address",
+        address,
+        organization_id,
+    )
+    .await
 }
