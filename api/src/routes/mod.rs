@@ -5,7 +5,7 @@ mod auth;
 pub(crate) mod email;
 mod health;
 pub use health::metrics;
-mod inbound;
+pub(crate) mod inbound;
 mod members;
 pub(crate) mod messages;
 pub(crate) mod sms;
@@ -78,14 +78,7 @@ pub fn public_routes() -> Router<AppState> {
 /// Provider and carrier callbacks; each guards itself (token or signature) and is off until set up.
 pub fn inbound_routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/webhooks/sms/dlr", post(inbound::dlr))
-        .route("/v1/webhooks/sms/provider", post(inbound::provider))
-        .route(
-            "/v1/webhooks/sms/inbound-opt-out",
-            post(inbound::inbound_opt_out),
-        )
-        .route("/v1/webhooks/sms/twilio", post(inbound::twilio))
-        .route("/v1/webhooks/sms/termii", post(inbound::termii))
+        .merge(sms::inbound_routes())
         .merge(email::inbound_routes())
 }
 

@@ -1,6 +1,7 @@
 //! The SMS channel's routes: it joins the generic message routes (`routes::messages`) with its send
 //! body, scopes and schemas, and adds what only SMS has: sender IDs and handset opt-outs.
 
+mod inbound;
 pub(crate) mod opt_outs;
 pub(crate) mod sender_ids;
 
@@ -44,6 +45,19 @@ pub fn session_routes() -> Router<AppState> {
         )
         .route("/v1/sms/opt-outs", get(opt_outs::list).post(opt_outs::add))
         .route("/v1/sms/opt-outs/{phone}", delete(opt_outs::remove))
+}
+
+/// The SMS provider and carrier callbacks.
+pub fn inbound_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/webhooks/sms/dlr", post(inbound::dlr))
+        .route("/v1/webhooks/sms/provider", post(inbound::provider))
+        .route(
+            "/v1/webhooks/sms/inbound-opt-out",
+            post(inbound::inbound_opt_out),
+        )
+        .route("/v1/webhooks/sms/twilio", post(inbound::twilio))
+        .route("/v1/webhooks/sms/termii", post(inbound::termii))
 }
 
 /// Public routes of SMS-only resources.
