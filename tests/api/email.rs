@@ -29,6 +29,16 @@ fn email(to: Value) -> Value {
     json!({"from": "Acme <hello@acme.test>", "to": to, "subject": "Your receipt", "text": "Thanks", "html": "<p>Thanks</p>"})
 }
 
+/// Sends an email body through the public route and returns the new message's id.
+async fn sent_id(app: &TestApp, key: &str, body: Value) -> String {
+    let res = app.post("/v1/public/emails/send", Some(key), body).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn send(app: &TestApp, key: &str, to: &str) -> Value {
     let res = app
         .post("/v1/public/emails/send", Some(key), email(json!(to)))
@@ -981,27 +991,16 @@ async fn smtp_delivers_signed_mime_to_a_real_server() {
     assert_eq!(seen["attachments"], json!([["invoice.pdf", 16]]));
 
     // A 5xx answer fails the message with the relay's code.
-    let mut refused = email(json!("reject-me@example.com"));
-    refused["from"] = json!("billing@acme.test");
-    let res = app
-        .post("/v1/public/emails/send", Some(&key), refused)
-        .await;
-    let rid = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let from_acme = |to: &str| {
+        let mut body = email(json!(to));
+        body["from"] = json!("billing@acme.test");
+        body
+    };
+    let rid = sent_id(&app, &key, from_acme("reject-me@example.com")).await;
     let m = wait_for(&app, &key, &rid, "FAILED").await;
     assert_eq!(m["error"]["code"], "SMTP_550");
     // A 4xx answer is tried again later: the message stays PROCESSING with the answer on its timeline.
-    let mut deferred = email(json!("later@example.com"));
-    deferred["from"] = json!("billing@acme.test");
-    let res = app
-        .post("/v1/public/emails/send", Some(&key), deferred)
-        .await;
-    let did = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let did = sent_id(&app, &key, from_acme("later@example.com")).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let t = app
