@@ -66,14 +66,7 @@ impl AppState {
 
     /// Counts a test event or manual retry against its endpoint's limit.
     pub(crate) fn endpoint_actions(&self, endpoint_id: uuid::Uuid) -> Result<(), ApiError> {
-        let d = self.endpoint_actions.check(endpoint_id);
-        if d.allowed {
-            return Ok(());
-        }
-        Err(domain::Error::RateLimited {
-            retry_after_secs: d.retry_after,
-        }
-        .into())
+        Ok(self.endpoint_actions.check(endpoint_id).into_result()?)
     }
 }
 
@@ -99,16 +92,16 @@ async fn public_auth(
         ("ratelimit-remaining", decision.remaining as u64),
         ("ratelimit-reset", decision.reset),
     ];
-    let mut res = if decision.allowed {
-        parts.extensions.insert(key);
-        req = Request::from_parts(parts, body);
-        next.run(req).await
-    } else {
-        use axum::response::IntoResponse;
-        ApiError::from(domain::Error::RateLimited {
-            retry_after_secs: decision.retry_after,
-        })
-        .into_response()
+    let mut res = match decision.into_result() {
+        Ok(()) => {
+            parts.extensions.insert(key);
+            req = Request::from_parts(parts, body);
+            next.run(req).await
+        }
+        Err(refused) => {
+            use axum::response::IntoResponse;
+            ApiError::from(refused).into_response()
+        }
     };
     for (name, value) in headers {
         res.headers_mut()
@@ -128,15 +121,10 @@ pub(crate) fn meter<C: extract::Caller>(
     if extra == 0 {
         return Ok(());
     }
-    let decision = state.rate_limiter.take(caller.rate_key(), extra);
-    if decision.allowed {
-        Ok(())
-    } else {
-        Err(domain::Error::RateLimited {
-            retry_after_secs: decision.retry_after,
-        }
-        .into())
-    }
+    Ok(state
+        .rate_limiter
+        .take(caller.rate_key(), extra)
+        .into_result()?)
 }
 
 pub fn router(state: AppState) -> Router {

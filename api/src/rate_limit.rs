@@ -28,6 +28,19 @@ pub struct Decision {
     pub retry_after: u64,
 }
 
+impl Decision {
+    /// A refusal as the contract's 429 (with `Retry-After`).
+    pub fn into_result(self) -> Result<(), domain::Error> {
+        if self.allowed {
+            Ok(())
+        } else {
+            Err(domain::Error::RateLimited {
+                retry_after_secs: self.retry_after,
+            })
+        }
+    }
+}
+
 impl RateLimiter {
     pub fn new(per_second: u32, burst: u32) -> Self {
         RateLimiter {
