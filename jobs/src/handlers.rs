@@ -63,7 +63,7 @@ pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(),
                 answer: Some(answer),
                 ..Change::default()
             };
-            let poll_at = provider.poll_after(&ctx.config).map(after);
+            let poll_at = provider.polling(&ctx.config).map(|p| after(p.after));
             messages::record_outcome(&ctx.pool, &message, Status::Sent, change, poll_at).await?;
             info!(message_id = %message.id, provider = name, "message handed to the provider");
         }
@@ -133,11 +133,11 @@ pub async fn poll_status(job: PollStatus, ctx: Data<JobContext>) -> Result<(), B
     let Some(provider_id) = message.provider_message_id.clone() else {
         return Ok(());
     };
-    let Some(poll_after) = provider.poll_after(&ctx.config) else {
+    let Some(polling) = provider.polling(&ctx.config) else {
         return Ok(());
     };
     let sent_at = message.sent_at.unwrap_or(message.created_at);
-    let give_up_at = sent_at + chrono::Duration::from_std(provider.poll_give_up(&ctx.config))?;
+    let give_up_at = sent_at + chrono::Duration::from_std(polling.give_up)?;
     let polled = match provider.poll(&provider_id).await {
         None => return Ok(()),
         Some(Ok(p)) => Some(p),
@@ -168,7 +168,9 @@ pub async fn poll_status(job: PollStatus, ctx: Data<JobContext>) -> Result<(), B
             messages::add_entry(&mut tx, &message, "note", None, Some(note)).await?;
         }
         _ => {
-            let wait = poll_after.saturating_mul(2u32.saturating_pow(job.attempt.min(16) + 1));
+            let wait = polling
+                .after
+                .saturating_mul(2u32.saturating_pow(job.attempt.min(16) + 1));
             let at = after(wait).min(give_up_at);
             queue::push(
                 &mut tx,

@@ -17,6 +17,13 @@ pub use sms::{Polled, SmsProvider};
 
 use crate::{ProviderAccepted, ProviderError};
 
+/// How a provider is polled for messages still SENT.
+#[derive(Debug, Clone, Copy)]
+pub struct Polling {
+    pub after: std::time::Duration,
+    pub give_up: std::time::Duration,
+}
+
 /// Every channel's provider in this process.
 pub struct Providers {
     pub sms: SmsProvider,
@@ -68,18 +75,15 @@ impl Provider<'_> {
         }
     }
 
-    /// Whether the provider can be asked where a message stands, and after how long to ask.
-    pub fn poll_after(&self, config: &Config) -> Option<std::time::Duration> {
+    /// When the provider can be asked where a message stands: how long after the send to ask
+    /// first, and how long after it to give up.
+    pub fn polling(&self, config: &Config) -> Option<Polling> {
         match self {
-            Provider::Sms(p) => p.can_poll().then_some(config.sms.status_poll_after),
+            Provider::Sms(p) => p.can_poll().then_some(Polling {
+                after: config.sms.status_poll_after,
+                give_up: config.sms.status_poll_give_up,
+            }),
             Provider::Email(_) => None,
-        }
-    }
-
-    /// How long after the send polling gives up.
-    pub fn poll_give_up(&self, config: &Config) -> std::time::Duration {
-        match self {
-            Provider::Sms(_) | Provider::Email(_) => config.sms.status_poll_give_up,
         }
     }
 
