@@ -25,13 +25,7 @@ pub fn unreachable(provider: &str, e: reqwest::Error) -> ProviderError {
     } else {
         ("PROVIDER_UNREACHABLE", "could not be reached")
     };
-    ProviderError {
-        transient: true,
-        code: code.into(),
-        message: format!("{provider} {what}"),
-        retry_after: None,
-        raw: None,
-    }
+    ProviderError::new(true, code, format!("{provider} {what}"))
 }
 
 /// Reads a provider's answer: a 2xx body as JSON, or the failure classified — 429 and 5xx are

@@ -49,6 +49,27 @@ pub struct ProviderError {
     pub raw: Option<serde_json::Value>,
 }
 
+impl ProviderError {
+    /// A failure without a provider answer to keep; transient ones are tried again later.
+    pub fn new(transient: bool, code: impl Into<String>, message: impl Into<String>) -> Self {
+        ProviderError {
+            transient,
+            code: code.into(),
+            message: message.into(),
+            retry_after: None,
+            raw: None,
+        }
+    }
+
+    /// The same failure, with what the provider answered.
+    pub fn with_raw(self, raw: serde_json::Value) -> Self {
+        ProviderError {
+            raw: Some(raw),
+            ..self
+        }
+    }
+}
+
 /// A provider's acceptance: its id for the message (None when its answer lacked one: the provider
 /// took the message all the same, so it is SENT, never sent again), and what it answered.
 #[derive(Debug, Clone)]

@@ -35,12 +35,12 @@ pub(crate) struct Call<'a> {
 
 pub(crate) async fn call(pool: &PgPool, c: Call<'_>) -> Result<ProviderAccepted, ProviderError> {
     let provider_message_id = format!("sbx_{}", Uuid::now_v7().simple());
-    let db_error = |e: domain::Error| ProviderError {
-        transient: true,
-        code: "SANDBOX_UNAVAILABLE".into(),
-        message: format!("the sandbox could not record the call: {e}"),
-        retry_after: None,
-        raw: None,
+    let db_error = |e: domain::Error| {
+        ProviderError::new(
+            true,
+            "SANDBOX_UNAVAILABLE",
+            format!("the sandbox could not record the call: {e}"),
+        )
     };
     let mut tx = pool.begin().await.map_err(|e| db_error(e.into()))?;
     sqlx::query(
@@ -60,13 +60,8 @@ pub(crate) async fn call(pool: &PgPool, c: Call<'_>) -> Result<ProviderAccepted,
     .map_err(|e| db_error(e.into()))?;
     if let Some((code, message)) = c.refused {
         tx.commit().await.map_err(|e| db_error(e.into()))?;
-        return Err(ProviderError {
-            transient: false,
-            code: code.into(),
-            message: message.into(),
-            retry_after: None,
-            raw: Some(json!({"error": "refused", "to": c.message.recipient})),
-        });
+        return Err(ProviderError::new(false, code, message)
+            .with_raw(json!({"error": "refused", "to": c.message.recipient})));
     }
     for r in (c.receipts)(&provider_message_id) {
         let new = receipts::NewReceipt {

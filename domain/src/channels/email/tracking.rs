@@ -101,6 +101,16 @@ pub fn render(config: &Config, message_id: Uuid, html: &str, opens: bool, clicks
     out
 }
 
+/// A message's HTML as it is handed to a provider: with its pixel and rewritten links when its
+/// `tracking` asks for them; None when it has no HTML.
+pub fn html_to_send(config: &Config, message: &Message) -> Option<String> {
+    let c = &message.content;
+    let flag = |name: &str| c["tracking"][name].as_bool().unwrap_or(false);
+    c["html"]
+        .as_str()
+        .map(|h| render(config, message.id, h, flag("opens"), flag("clicks")))
+}
+
 /// Where the next `href="…"` (or `'…'`) value starts, relative to `s`, and how long it is.
 struct Span {
     start: usize,

@@ -8,7 +8,7 @@ use domain::{
     email::tracking,
     messages::{Channel, Message, Status},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgPool;
 
 use crate::{
@@ -46,17 +46,12 @@ impl Sandbox {
             .unwrap_or_default()
             .to_ascii_lowercase();
         // What would have been sent: the HTML with its tracking, else the text.
-        let flag = |name: &str| message.content["tracking"][name].as_bool().unwrap_or(false);
-        let body = match message.content.get("html").and_then(Value::as_str) {
-            Some(html) => tracking::render(
-                &self.config,
-                message.id,
-                html,
-                flag("opens"),
-                flag("clicks"),
-            ),
-            None => message.content["text"].as_str().unwrap_or("").to_owned(),
-        };
+        let body = tracking::html_to_send(&self.config, message).unwrap_or_else(|| {
+            message.content["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        });
         let sender = message
             .content
             .get("from")

@@ -35,13 +35,7 @@ pub struct Smtp {
 }
 
 fn permanent(code: &str, message: impl Into<String>) -> ProviderError {
-    ProviderError {
-        transient: false,
-        code: code.into(),
-        message: message.into(),
-        retry_after: None,
-        raw: None,
-    }
+    ProviderError::new(false, code, message)
 }
 
 fn mailbox(raw: &str) -> Result<lettre::message::Mailbox, ProviderError> {
@@ -150,10 +144,7 @@ impl Smtp {
             .map_err(|e| permanent("INVALID_ADDRESS", e.to_string()))?;
         builder = builder.envelope(envelope);
 
-        let flag = |name: &str| c["tracking"][name].as_bool().unwrap_or(false);
-        let html = c["html"]
-            .as_str()
-            .map(|h| tracking::render(&self.config, message.id, h, flag("opens"), flag("clicks")));
+        let html = tracking::html_to_send(&self.config, message);
         let text = c["text"].as_str().map(str::to_owned);
         let body = match (text, html) {
             (Some(t), Some(h)) => MultiPart::alternative_plain_html(t, h),
@@ -213,41 +204,30 @@ impl Smtp {
 }
 
 fn transient(code: &str, message: String) -> ProviderError {
-    ProviderError {
-        transient: true,
-        code: code.into(),
-        message,
-        retry_after: None,
-        raw: None,
-    }
+    ProviderError::new(true, code, message)
 }
 
 /// 5xx replies fail the message with the reply code; 4xx replies, time-outs and connection failures
 /// are tried again later.
 fn classify(e: &lettre::transport::smtp::Error) -> ProviderError {
     let code = e.status().map(|c| format!("SMTP_{c}"));
-    let raw = Some(json!({"error": e.to_string()}));
-    if e.is_permanent() {
-        ProviderError {
-            transient: false,
-            code: code.unwrap_or_else(|| "SMTP_REJECTED".into()),
-            message: format!("the relay refused the message: {e}"),
-            retry_after: None,
-            raw,
-        }
+    let failure = if e.is_permanent() {
+        ProviderError::new(
+            false,
+            code.unwrap_or_else(|| "SMTP_REJECTED".into()),
+            format!("the relay refused the message: {e}"),
+        )
     } else {
-        ProviderError {
-            transient: true,
-            code: code.unwrap_or_else(|| {
-                if e.is_timeout() {
-                    "PROVIDER_TIMEOUT".into()
-                } else {
-                    "PROVIDER_UNREACHABLE".into()
-                }
-            }),
-            message: format!("the relay did not take the message: {e}"),
-            retry_after: None,
-            raw,
-        }
-    }
+        let fallback = if e.is_timeout() {
+            "PROVIDER_TIMEOUT"
+        } else {
+            "PROVIDER_UNREACHABLE"
+        };
+        ProviderError::new(
+            true,
+            code.unwrap_or_else(|| fallback.into()),
+            format!("the relay did not take the message: {e}"),
+        )
+    };
+    failure.with_raw(json!({"error": e.to_string()}))
 }
