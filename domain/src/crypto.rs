@@ -134,6 +134,12 @@ impl SecretBox {
             .map_err(|_| OpenError::Tampered)
     }
 
+    /// How every value sealed now begins (`v2:<current key id>:`); a stored value that does not
+    /// begin so needs re-sealing.
+    pub fn current_prefix(&self) -> String {
+        format!("v2:{}:", self.current.0)
+    }
+
     /// Whether a value was sealed with a key other than the current one (and so should be re-sealed).
     pub fn needs_reseal(&self, sealed: &str) -> bool {
         sealed.split(':').nth(1) != Some(self.current.0.as_str())
@@ -212,6 +218,12 @@ mod tests {
         assert_eq!(rotated.open(&sealed, "r").unwrap(), b"dkim-private-key");
         assert!(rotated.needs_reseal(&sealed));
         assert!(!rotated.needs_reseal(&rotated.seal(b"x", "r")));
+        assert!(
+            rotated
+                .seal(b"x", "r")
+                .starts_with(&rotated.current_prefix())
+        );
+        assert!(!sealed.starts_with(&rotated.current_prefix()));
         assert_eq!(
             sb("k3", 3).open(&sealed, "r"),
             Err(OpenError::UnknownKey("k1".into()))

@@ -10,20 +10,12 @@ impl EmailAddress {
         let Some((local, domain)) = s.rsplit_once('@') else {
             return Err("is not an email address".into());
         };
-        let label_ok = |l: &str| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        };
         let valid = !local.is_empty()
             && local.len() <= 64
             && s.len() <= 254
             && !local.contains(char::is_whitespace)
             && !local.contains('@')
-            && domain.contains('.')
-            && domain.split('.').all(label_ok);
+            && super::domain_ok(domain);
         if !valid {
             return Err("is not an email address".into());
         }

@@ -125,16 +125,21 @@ fn secret_aad(id: Uuid) -> String {
 }
 
 /// Re-seals signing secrets stored unbound (before secrets were bound to their rows) or under a
-/// retired key, in batches; run at start-up after the migrations.
+/// retired key, in batches; run at start-up after the migrations. Only rows whose values do not
+/// already begin with the current form are read, so a start with nothing to do reads nothing.
 pub async fn reseal_secrets(pool: &PgPool, config: &Config) -> Result<u64> {
     let boxed = &config.secrets;
+    let current = boxed.current_prefix();
     let mut done = 0;
     let mut after = Uuid::nil();
     loop {
         let rows: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, secret, previous_secret FROM webhook_endpoints WHERE id > $1 ORDER BY id LIMIT 500",
+            "SELECT id, secret, previous_secret FROM webhook_endpoints
+             WHERE id > $1 AND (left(secret, length($2)) <> $2 OR left(previous_secret, length($2)) <> $2)
+             ORDER BY id LIMIT 500",
         )
         .bind(after)
+        .bind(&current)
         .fetch_all(pool)
         .await?;
         let Some(last) = rows.last() else {
