@@ -170,6 +170,14 @@ pub mod need {
     impl NeedsScope for ReadEmail {
         const SCOPE: Option<Scope> = Some(Scope::ReadEmail);
     }
+    pub struct SendWhatsapp;
+    impl NeedsScope for SendWhatsapp {
+        const SCOPE: Option<Scope> = Some(Scope::SendWhatsapp);
+    }
+    pub struct ReadWhatsapp;
+    impl NeedsScope for ReadWhatsapp {
+        const SCOPE: Option<Scope> = Some(Scope::ReadWhatsapp);
+    }
 }
 
 /// A signed-in user with the permission `P`; membership and role are read fresh on every request.

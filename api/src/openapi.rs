@@ -156,6 +156,76 @@ pub struct EmailMessage {
     clicked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// `POST /v1/public/whatsapp/send`, and each item of `…/whatsapp/batch`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WhatsappSend {
+    /// E.164, with the leading +.
+    #[schema(example = "+2348067000111")]
+    to: String,
+    /// `text` or `template`.
+    #[serde(rename = "type")]
+    #[schema(example = "text")]
+    kind: String,
+    /// Required when `type` is text.
+    text: Option<WhatsappTextDoc>,
+    /// Required when `type` is template.
+    template: Option<WhatsappTemplateDoc>,
+    /// 1 to 255 characters, yours to find the message by.
+    external_id: Option<String>,
+    /// RFC 3339; not in the past, at most 30 days ahead.
+    scheduled_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WhatsappTextDoc {
+    /// 1 to 4,096 characters.
+    #[schema(example = "Your order has shipped")]
+    body: String,
+    /// Whether WhatsApp shows a preview of the first link (default false).
+    preview_url: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WhatsappTemplateDoc {
+    /// An approved template's name: lower-case letters, digits and underscores.
+    #[schema(example = "order_update")]
+    name: String,
+    /// Its language code, sent to Meta as `language: {code}`.
+    #[schema(example = "en_US")]
+    language: String,
+    /// Meta's own components (header, body, buttons with their parameters), passed through; at most 32.
+    components: Option<Vec<serde_json::Value>>,
+}
+
+/// A WhatsApp message as the API returns it (and as `whatsapp_*` webhook events carry it in `data`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WhatsappMessage {
+    id: uuid::Uuid,
+    /// Always `whatsapp`.
+    channel: String,
+    /// QUEUED, PROCESSING, SENT, DELIVERED, READ, FAILED or CANCELED.
+    status: String,
+    to: String,
+    external_id: Option<String>,
+    /// The wamid Meta gave the message.
+    provider_message_id: Option<String>,
+    /// Meta's errors keep their code: `META_131026`.
+    error: Option<MessageErrorDoc>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `text` or `template`.
+    #[serde(rename = "type")]
+    kind: String,
+    /// `{body, previewUrl}` for a text message.
+    text: Option<WhatsappTextDoc>,
+    /// `{name, language, components?}` for a template message.
+    template: Option<WhatsappTemplateDoc>,
+}
+
 #[derive(Serialize, ToSchema)]
 struct MessageErrorDoc {
     code: String,
@@ -199,6 +269,7 @@ impl Modify for ChannelPaths {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         routes::messages::openapi_paths::<domain::sms::Sms>(&mut openapi.paths);
         routes::messages::openapi_paths::<domain::email::Email>(&mut openapi.paths);
+        routes::messages::openapi_paths::<domain::whatsapp::Whatsapp>(&mut openapi.paths);
     }
 }
 
@@ -223,7 +294,7 @@ impl Modify for ApiKeyAuth {
 #[openapi(
     info(
         title = "Herald public API",
-        description = "Transactional email and SMS (and, soon, WhatsApp) through one API. Every request \
+        description = "Transactional email, SMS and WhatsApp through one API. Every request \
             carries an API key as `Authorization: Bearer hk_…`; errors share one shape; lists are paged \
             with `page` and `pageSize`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
@@ -239,6 +310,8 @@ impl Modify for ApiKeyAuth {
         SmsSend,
         EmailSend,
         EmailMessage,
+        WhatsappSend,
+        WhatsappMessage,
         WebhookEvent,
         SmsOptOutEvent
     )),

@@ -17,6 +17,9 @@ use rand::RngCore;
 
 use crate::crypto::SecretBox;
 
+mod whatsapp;
+pub use whatsapp::{WhatsappProviderConfig, WhatsappSettings, phone_number_id_ok};
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {name}: {message}")]
 pub struct ConfigError {
@@ -164,6 +167,7 @@ pub struct Config {
     pub worker_concurrency: usize,
     pub sms: SmsSettings,
     pub email: EmailSettings,
+    pub whatsapp: WhatsappSettings,
     pub webhooks: WebhookSettings,
     /// How often workers heartbeat; a worker silent for three heartbeats is presumed dead.
     pub queue_heartbeat: Duration,
@@ -544,6 +548,7 @@ impl Config {
             worker_concurrency: positive(src, "WORKER_CONCURRENCY", 32usize)?,
             sms,
             email,
+            whatsapp: whatsapp::whatsapp_settings(src)?,
             webhooks: webhook_settings(src)?,
             queue_heartbeat: duration(src, "QUEUE_HEARTBEAT", Duration::from_secs(10))?,
             send_lease: duration(src, "SEND_LEASE", Duration::from_secs(60))?,
@@ -600,6 +605,16 @@ impl Config {
                     "must be below SEND_TIMEOUT ({}), so a relay conversation ends before its job does; got {}",
                     show(self.send_timeout),
                     show(self.email.provider_timeout)
+                ),
+            ));
+        }
+        if self.whatsapp.provider_timeout >= self.send_timeout {
+            return Err(err(
+                "WHATSAPP_PROVIDER_TIMEOUT",
+                format!(
+                    "must be below SEND_TIMEOUT ({}), so a Graph API call ends before its job does; got {}",
+                    show(self.send_timeout),
+                    show(self.whatsapp.provider_timeout)
                 ),
             ));
         }
@@ -880,6 +895,10 @@ mod tests {
                 vec![("SEND_TIMEOUT", "10s"), ("SMS_PROVIDER_TIMEOUT", "10s")],
                 "SMS_PROVIDER_TIMEOUT",
             ),
+            (
+                vec![("SEND_TIMEOUT", "10s"), ("WHATSAPP_PROVIDER_TIMEOUT", "10s")],
+                "WHATSAPP_PROVIDER_TIMEOUT",
+            ),
             (vec![("SEND_LEASE", "28s")], "SEND_LEASE"),
             (vec![("WEBHOOK_TIMEOUT", "24s")], "WEBHOOK_TIMEOUT"),
             (vec![("QUEUE_HEARTBEAT", "1s")], "SEND_TIMEOUT"),
@@ -892,6 +911,7 @@ mod tests {
             ("SEND_TIMEOUT", "2s"),
             ("SMS_PROVIDER_TIMEOUT", "1s"),
             ("EMAIL_PROVIDER_TIMEOUT", "1s"),
+            ("WHATSAPP_PROVIDER_TIMEOUT", "1s"),
             ("SEND_LEASE", "7s"),
             ("WEBHOOK_TIMEOUT", "2s"),
         ]))

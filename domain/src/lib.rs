@@ -19,10 +19,11 @@ mod test_vectors;
 mod values;
 pub mod webhooks;
 
-pub use channels::{email, sms};
+pub use channels::{email, sms, whatsapp};
 pub use config::Config;
 pub use error::{Error, Errors, FieldError, Result};
 pub use pagination::{Page, Paged};
 pub use values::{
-    EmailAddress, Mailbox, PhoneNumber, Scope, Scopes, SenderId, SmsBody, SmsEncoding,
+    EmailAddress, LanguageCode, Mailbox, PhoneNumber, Scope, Scopes, SenderId, SmsBody, SmsEncoding,
+    TemplateName, WhatsappText,
 };

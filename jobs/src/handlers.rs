@@ -58,6 +58,7 @@ pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(),
             }
             let change = Change {
                 provider: Some(name.to_owned()),
+                sender: accepted.sender,
                 provider_message_id,
                 detail: Some(detail),
                 answer: Some(answer),
@@ -160,6 +161,7 @@ pub async fn poll_status(job: PollStatus, ctx: Data<JobContext>) -> Result<(), B
                 status: p.status,
                 error,
                 raw: json!({"poll": p.raw}),
+                organization_id: None,
             };
             receipts::record(&mut tx, receipt, None).await?;
         }
@@ -191,8 +193,9 @@ pub async fn process_inbound(
     job: ProcessInbound,
     ctx: Data<JobContext>,
 ) -> Result<(), BoxDynError> {
-    if let Some(outcome) = domain::sms::opt_outs::process_inbound(&ctx.pool, job.inbound_id).await?
-    {
+    let outcome =
+        messages::opt_outs::process_inbound(&ctx.pool, &ctx.config, job.inbound_id).await?;
+    if let Some(outcome) = outcome {
         info!(inbound_id = %job.inbound_id, outcome, "inbound text processed");
     }
     Ok(())

@@ -76,4 +76,6 @@ impl ProviderError {
 pub struct ProviderAccepted {
     pub provider_message_id: Option<String>,
     pub raw: serde_json::Value,
+    /// Where it was sent from, when the provider chose (a WhatsApp line).
+    pub sender: Option<String>,
 }

@@ -67,11 +67,12 @@ pub async fn fresh_database() -> String {
 
 /// Settings under which a lost lease comes back within seconds, not a minute (heartbeat 1 s, so
 /// every time-out below three heartbeats, and the lease five seconds past the send's time-out).
-pub const SHORT_LEASE: [(&str, &str); 6] = [
+pub const SHORT_LEASE: [(&str, &str); 7] = [
     ("QUEUE_HEARTBEAT", "1s"),
     ("SEND_TIMEOUT", "2s"),
     ("SMS_PROVIDER_TIMEOUT", "1s"),
     ("EMAIL_PROVIDER_TIMEOUT", "1s"),
+    ("WHATSAPP_PROVIDER_TIMEOUT", "1s"),
     ("SEND_LEASE", "7s"),
     ("WEBHOOK_TIMEOUT", "2s"),
 ];

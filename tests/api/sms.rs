@@ -238,7 +238,7 @@ async fn every_validation_rule_answers_422_and_stores_nothing() {
 async fn an_opted_out_recipient_is_refused() {
     let app = spawn_app_with(herald::Roles::API, |_| {}).await;
     let (t, key) = app.sms_tenant("Acme").await;
-    sqlx::query("INSERT INTO sms_opt_outs (organization_id, phone_number, source) VALUES ($1::uuid, '+2348067000111', 'api')")
+    sqlx::query("INSERT INTO opt_outs (organization_id, channel, phone_number, source) VALUES ($1::uuid, 'sms', '+2348067000111', 'api')")
         .bind(&t.organization_id)
         .execute(&app.pool)
         .await

@@ -10,12 +10,13 @@ mod members;
 pub(crate) mod messages;
 pub(crate) mod sms;
 mod webhooks;
+pub(crate) mod whatsapp;
 
 use axum::{
     Router,
     routing::{delete, get, patch, post},
 };
-use domain::{email::Email, sms::Sms};
+use domain::{email::Email, sms::Sms, whatsapp::Whatsapp};
 
 use crate::AppState;
 
@@ -63,6 +64,8 @@ pub fn control_routes() -> Router<AppState> {
         .merge(sms::session_routes())
         .merge(messages::session_routes::<Email>())
         .merge(email::session_routes())
+        .merge(messages::session_routes::<Whatsapp>())
+        .merge(whatsapp::session_routes())
 }
 
 /// API-key routes; `public_auth` authenticates and rate-limits them before any handler runs.
@@ -73,6 +76,7 @@ pub fn public_routes() -> Router<AppState> {
         .merge(sms::public_routes())
         .merge(messages::public_routes::<Email>())
         .merge(email::public_routes())
+        .merge(messages::public_routes::<Whatsapp>())
 }
 
 /// Provider and carrier callbacks; each guards itself (token or signature) and is off until set up.
@@ -80,6 +84,7 @@ pub fn inbound_routes() -> Router<AppState> {
     Router::new()
         .merge(sms::inbound_routes())
         .merge(email::inbound_routes())
+        .merge(whatsapp::inbound_routes())
 }
 
 /// The probes, and `/metrics` unless it is served on `METRICS_BIND_ADDR` instead.

@@ -4,6 +4,7 @@
 
 pub mod email;
 pub mod sms;
+pub mod whatsapp;
 
 use serde_json::Value;
 use sqlx::PgConnection;

@@ -65,6 +65,17 @@ pub fn parse_schedule(raw: &str, now: DateTime<Utc>) -> std::result::Result<Date
     Ok(at)
 }
 
+/// Parses an `externalId`: trimmed, 1 to 255 characters.
+pub fn parse_external_id(raw: Option<&str>) -> std::result::Result<Option<String>, String> {
+    match raw.map(str::trim) {
+        None => Ok(None),
+        Some(e) if e.is_empty() || e.chars().count() > 255 || e.contains('\0') => {
+            Err("must be 1 to 255 characters".into())
+        }
+        Some(e) => Ok(Some(e.to_owned())),
+    }
+}
+
 /// The answer to a send: the message (or `{data: […]}`), and whether it replays an earlier one.
 pub struct Accepted {
     pub body: Value,

@@ -4,12 +4,15 @@
 mod accept;
 pub mod answers;
 mod list;
+pub mod opt_outs;
 mod pipeline;
 pub mod receipts;
 mod status;
 mod store;
 
-pub use accept::{Accepted, ChannelSend, MAX_BATCH, MAX_SCHEDULE_DAYS, accept, parse_schedule};
+pub use accept::{
+    Accepted, ChannelSend, MAX_BATCH, MAX_SCHEDULE_DAYS, accept, parse_external_id, parse_schedule,
+};
 pub use list::{ListParams, MAX_QUERY_CHARS, list};
 pub use pipeline::{claim_for_send, record_outcome, record_retry};
 pub use status::{Channel, Status};

@@ -18,7 +18,7 @@ use crate::{
 /// Claims a message for the send job that names it: QUEUED → PROCESSING on the first attempt, or a
 /// fresh lease on a PROCESSING message for a retry. A duplicate, stale or canceled job claims nothing.
 /// A message that must not be sent now (its channel has no provider configured, or its recipient
-/// opted out after it was accepted) ends FAILED instead, and nothing is claimed.
+/// opted out of its channel after it was accepted) ends FAILED instead, and nothing is claimed.
 pub async fn claim_for_send(
     pool: &PgPool,
     job: &SendMessage,
@@ -98,9 +98,14 @@ async fn refusal(
             ),
         }));
     }
-    if message.channel == Channel::Sms
-        && crate::sms::opt_outs::is_opted_out(conn, message.organization_id, &message.recipient)
-            .await?
+    if matches!(message.channel, Channel::Sms | Channel::Whatsapp)
+        && super::opt_outs::is_opted_out(
+            conn,
+            message.organization_id,
+            message.channel,
+            &message.recipient,
+        )
+        .await?
     {
         return Ok(Some(MessageError {
             code: "RECIPIENT_OPTED_OUT".into(),

@@ -22,6 +22,9 @@ pub struct NewReceipt {
     pub status: Option<Status>,
     pub error: Option<MessageError>,
     pub raw: Value,
+    /// When the provider's callback names the organization (a WhatsApp line it holds), the receipt
+    /// applies to that organization's messages only.
+    pub organization_id: Option<Uuid>,
 }
 
 /// How long a receipt that names no known message yet (it outran the send job) is retried.
@@ -47,8 +50,9 @@ pub async fn record(
     let provider_message_id = answers::text(&r.provider_message_id, 256);
     let raw = answers::sanitize(r.raw);
     sqlx::query(
-        "INSERT INTO receipts (id, channel, provider, provider_message_id, status, error_code, error_message, raw)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO receipts (id, channel, provider, provider_message_id, status, error_code, error_message,
+             raw, organization_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(id)
     .bind(r.channel.as_str())
@@ -58,6 +62,7 @@ pub async fn record(
     .bind(code)
     .bind(message)
     .bind(&raw)
+    .bind(r.organization_id)
     .execute(&mut *conn)
     .await?;
     queue::push(
@@ -113,13 +118,14 @@ struct ReceiptRow {
     raw: Value,
     received_at: DateTime<Utc>,
     processed_at: Option<DateTime<Utc>>,
+    organization_id: Option<Uuid>,
 }
 
 pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<ReceiptOutcome> {
     let mut tx = pool.begin().await?;
     let r = sqlx::query_as::<_, ReceiptRow>(
         "SELECT channel, provider, provider_message_id, status, error_code, error_message, raw,
-                received_at, processed_at
+                received_at, processed_at, organization_id
          FROM receipts WHERE id = $1 FOR UPDATE",
     )
     .bind(receipt_id)
@@ -130,11 +136,14 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
     };
     let message_id: Option<Uuid> = sqlx::query_scalar(
         "SELECT id FROM messages
-         WHERE channel = $3 AND provider = $1 AND provider_message_id = $2 FOR UPDATE",
+         WHERE channel = $3 AND provider = $1 AND provider_message_id = $2
+           AND ($4::uuid IS NULL OR organization_id = $4)
+         FOR UPDATE",
     )
     .bind(&r.provider)
     .bind(&r.provider_message_id)
     .bind(&r.channel)
+    .bind(r.organization_id)
     .fetch_optional(&mut *tx)
     .await?;
     let outcome = match message_id {

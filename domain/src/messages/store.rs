@@ -217,6 +217,8 @@ pub async fn insert_queued(
 #[derive(Default)]
 pub struct Change {
     pub provider: Option<String>,
+    /// Where the provider sent from, when it chose (a WhatsApp line).
+    pub sender: Option<String>,
     pub provider_message_id: Option<String>,
     pub error: Option<MessageError>,
     /// Kept on the timeline entry: what tenants may see of the provider's answer where there is one.
@@ -256,6 +258,7 @@ pub async fn transition(
     let updated = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
         "UPDATE messages SET status = $3, updated_at = now(),
              provider = coalesce($4, provider),
+             sender = coalesce($12, sender),
              provider_message_id = coalesce($5, provider_message_id),
              error_code = coalesce($6, error_code),
              error_message = coalesce($7, error_message),
@@ -279,6 +282,7 @@ pub async fn transition(
     .bind(expected_attempts)
     .bind(lease_ms)
     .bind(change.organization_id)
+    .bind(change.sender)
     .fetch_optional(&mut *conn)
     .await?;
     match updated {
@@ -369,6 +373,27 @@ pub async fn add_entry(
     )
     .await?;
     Ok(recorded.id)
+}
+
+/// An organization's latest message of `channel` to `recipient` (where a handset's reply is noted).
+pub(crate) async fn latest_to(
+    conn: &mut PgConnection,
+    organization_id: Uuid,
+    channel: Channel,
+    recipient: &str,
+) -> Result<Option<Message>> {
+    sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages
+         WHERE channel = $1 AND recipient = $2 AND organization_id = $3
+         ORDER BY created_at DESC LIMIT 1"
+    )))
+    .bind(channel.as_str())
+    .bind(recipient)
+    .bind(organization_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(Message::try_from)
+    .transpose()
 }
 
 pub async fn load_for_update(conn: &mut PgConnection, message_id: Uuid) -> Result<Message> {

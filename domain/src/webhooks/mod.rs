@@ -86,17 +86,12 @@ pub struct WithSecret {
 pub struct EndpointInput {
     pub url: Option<String>,
     /// Absent: unchanged; null: cleared.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::values::present")]
     pub description: Option<Option<String>>,
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
 }
 
-fn present<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
 
 impl Endpoint {
     /// The secrets that sign now: the current one, and the previous one during its overlap.

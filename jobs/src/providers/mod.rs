@@ -5,6 +5,7 @@
 pub mod email;
 mod sandbox;
 pub mod sms;
+pub mod whatsapp;
 
 use domain::{
     Config,
@@ -14,6 +15,7 @@ use sqlx::PgPool;
 
 pub use email::EmailProvider;
 pub use sms::{Polled, SmsProvider};
+pub use whatsapp::WhatsappProvider;
 
 use crate::{ProviderAccepted, ProviderError};
 
@@ -28,34 +30,47 @@ pub struct Polling {
 pub struct Providers {
     pub sms: SmsProvider,
     pub email: EmailProvider,
+    pub whatsapp: WhatsappProvider,
+    /// The channels that can send: WhatsApp only while it is enabled.
+    channels: Vec<Channel>,
 }
 
 /// The provider of one channel.
 pub enum Provider<'a> {
     Sms(&'a SmsProvider),
     Email(&'a EmailProvider),
+    Whatsapp(&'a WhatsappProvider),
 }
 
 impl Providers {
     pub fn from_config(config: &Config, pool: PgPool) -> Self {
+        let mut channels = vec![Channel::Sms, Channel::Email];
+        if config.whatsapp.enabled() {
+            channels.push(Channel::Whatsapp);
+        }
         Providers {
             email: EmailProvider::from_config(config, pool.clone()),
+            whatsapp: WhatsappProvider::from_config(config, pool.clone()),
             sms: SmsProvider::from_config(config, pool),
+            channels,
         }
     }
 
-    /// The channels that have a provider; a message of any other channel fails with
+    /// The channels that have a provider able to send; a message of any other channel fails with
     /// `CHANNEL_NOT_CONFIGURED` instead of being claimed.
-    pub fn channels(&self) -> &'static [Channel] {
-        &[Channel::Sms, Channel::Email]
+    pub fn channels(&self) -> &[Channel] {
+        &self.channels
     }
 
     pub fn for_channel(&self, channel: Channel) -> Option<Provider<'_>> {
-        match channel {
-            Channel::Sms => Some(Provider::Sms(&self.sms)),
-            Channel::Email => Some(Provider::Email(&self.email)),
-            Channel::Whatsapp => None,
+        if !self.channels.contains(&channel) {
+            return None;
         }
+        Some(match channel {
+            Channel::Sms => Provider::Sms(&self.sms),
+            Channel::Email => Provider::Email(&self.email),
+            Channel::Whatsapp => Provider::Whatsapp(&self.whatsapp),
+        })
     }
 }
 
@@ -65,6 +80,7 @@ impl Provider<'_> {
         match self {
             Provider::Sms(p) => p.name(),
             Provider::Email(p) => p.name(),
+            Provider::Whatsapp(p) => p.name(),
         }
     }
 
@@ -72,6 +88,7 @@ impl Provider<'_> {
         match self {
             Provider::Sms(p) => p.send(message).await,
             Provider::Email(p) => p.send(message).await,
+            Provider::Whatsapp(p) => p.send(message).await,
         }
     }
 
@@ -83,14 +100,14 @@ impl Provider<'_> {
                 after: config.sms.status_poll_after,
                 give_up: config.sms.status_poll_give_up,
             }),
-            Provider::Email(_) => None,
+            Provider::Email(_) | Provider::Whatsapp(_) => None,
         }
     }
 
     pub async fn poll(&self, provider_message_id: &str) -> Option<Result<Polled, ProviderError>> {
         match self {
             Provider::Sms(p) => p.poll(provider_message_id).await,
-            Provider::Email(_) => None,
+            Provider::Email(_) | Provider::Whatsapp(_) => None,
         }
     }
 }

@@ -31,10 +31,24 @@ pub(crate) struct Call<'a> {
     pub refused: Option<(&'static str, &'static str)>,
     /// The receipts it will report, given the provider id.
     pub receipts: fn(&str) -> Vec<Receipt>,
+    /// What the provider answers, given its id for the message and the message.
+    pub answer: fn(&str, &Message) -> Value,
+    /// The provider's id for the message, given a fresh unique token.
+    pub id: fn(&str) -> String,
+}
+
+/// The answer of the SMS and email sandboxes.
+pub(crate) fn accepted(provider_message_id: &str, _: &Message) -> Value {
+    json!({"id": provider_message_id, "status": "accepted"})
+}
+
+/// The ids of the SMS and email sandboxes.
+pub(crate) fn sbx_id(token: &str) -> String {
+    format!("sbx_{token}")
 }
 
 pub(crate) async fn call(pool: &PgPool, c: Call<'_>) -> Result<ProviderAccepted, ProviderError> {
-    let provider_message_id = format!("sbx_{}", Uuid::now_v7().simple());
+    let provider_message_id = (c.id)(&Uuid::now_v7().simple().to_string());
     let db_error = |e: domain::Error| {
         ProviderError::new(
             true,
@@ -71,6 +85,7 @@ pub(crate) async fn call(pool: &PgPool, c: Call<'_>) -> Result<ProviderAccepted,
             status: r.status,
             error: r.error,
             raw: r.raw,
+            organization_id: Some(c.message.organization_id),
         };
         let at = Utc::now() + chrono::Duration::seconds(r.after_secs);
         receipts::record(&mut tx, new, Some(at))
@@ -79,7 +94,8 @@ pub(crate) async fn call(pool: &PgPool, c: Call<'_>) -> Result<ProviderAccepted,
     }
     tx.commit().await.map_err(|e| db_error(e.into()))?;
     Ok(ProviderAccepted {
-        raw: json!({"id": provider_message_id, "status": "accepted"}),
+        raw: (c.answer)(&provider_message_id, c.message),
         provider_message_id: Some(provider_message_id),
+        sender: None,
     })
 }

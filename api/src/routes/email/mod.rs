@@ -197,6 +197,7 @@ async fn provider_event(
         status,
         error,
         raw: parsed.raw,
+        organization_id: None,
     };
     store_receipt(&state, receipt).await
 }

@@ -10,10 +10,14 @@ use bytes::Bytes;
 use domain::{
     Error,
     config::SmsProviderConfig,
-    messages::{Channel, receipts::NewReceipt},
+    messages::{
+        Channel,
+        opt_outs::{self, Inbound},
+        receipts::NewReceipt,
+    },
     queue::{self, ProcessInbound},
     signatures,
-    sms::{opt_outs, receipts as sms_receipts},
+    sms::receipts as sms_receipts,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -53,6 +57,7 @@ pub async fn dlr(
         status,
         error: failure(status, dlr.error_code, &state_name, None),
         raw: parsed.raw,
+        organization_id: None,
     };
     store_receipt(&state, receipt).await
 }
@@ -85,12 +90,13 @@ pub async fn provider(
         status,
         error: failure(status, p.error_code, "FAILED", p.error_message),
         raw: parsed.raw,
+        organization_id: None,
     };
     store_receipt(&state, receipt).await
 }
 
 #[derive(Deserialize)]
-pub struct Inbound {
+pub struct InboundText {
     from: Option<String>,
     to: Option<String>,
     text: Option<String>,
@@ -103,13 +109,20 @@ pub async fn inbound_opt_out(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     check_token(&state.config.sms.inbound_token, &q.token)?;
-    let parsed = parse_json::<Inbound>(&body)?;
+    let parsed = parse_json::<InboundText>(&body)?;
     let i = parsed.value;
     let from = required("from", i.from)?;
     let to = required("to", i.to)?;
     let text = i.text.unwrap_or_default();
     let mut tx = state.pool.begin().await.map_err(Error::from)?;
-    let id = opt_outs::record_inbound(&mut tx, &from, &to, &text, &parsed.raw).await?;
+    let inbound = Inbound {
+        channel: Channel::Sms,
+        from: &from,
+        to: &to,
+        text: &text,
+        raw: &parsed.raw,
+    };
+    let id = opt_outs::record_inbound(&mut tx, inbound).await?;
     queue::push(&mut tx, ProcessInbound { inbound_id: id }, None).await?;
     tx.commit().await.map_err(Error::from)?;
     Ok(received())
@@ -160,6 +173,7 @@ pub async fn twilio(
             None,
         ),
         raw: Value::Object(raw),
+        organization_id: None,
     };
     store_receipt(&state, receipt).await
 }
@@ -208,6 +222,7 @@ pub async fn termii(
             Some(state_name.clone()),
         ),
         raw: parsed.raw,
+        organization_id: None,
     };
     store_receipt(&state, receipt).await
 }

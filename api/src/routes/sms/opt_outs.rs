@@ -5,7 +5,10 @@ use axum::{
 };
 use domain::{
     Paged,
-    sms::opt_outs::{self, OptOut},
+    messages::{
+        Channel,
+        opt_outs::{self, OptOut},
+    },
 };
 use serde::Deserialize;
 
@@ -25,7 +28,13 @@ pub async fn list(
 ) -> ApiResult<Json<Paged<OptOut>>> {
     let page = q.parse()?;
     Ok(Json(
-        opt_outs::list(&state.pool, auth.session.user.organization_id, page).await?,
+        opt_outs::list(
+            &state.pool,
+            auth.session.user.organization_id,
+            Channel::Sms,
+            page,
+        )
+        .await?,
     ))
 }
 
@@ -44,6 +53,7 @@ pub async fn add(
     let row = opt_outs::add_via_api(
         &state.pool,
         auth.session.user.organization_id,
+        Channel::Sms,
         &body.value.phone_number,
     )
     .await?;
@@ -55,6 +65,7 @@ pub async fn remove(
     auth: Auth<MembersWrite>,
     Path(phone): Path<String>,
 ) -> ApiResult<StatusCode> {
-    opt_outs::remove_via_api(&state.pool, auth.session.user.organization_id, &phone).await?;
+    let org = auth.session.user.organization_id;
+    opt_outs::remove_via_api(&state.pool, org, Channel::Sms, &phone).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,7 @@ use super::suppressions;
 use crate::config::EmailProviderConfig;
 use crate::{
     Errors, FieldError, Mailbox, Result,
-    messages::{Channel, ChannelSend, NewMessage, parse_schedule},
+    messages::{Channel, ChannelSend, NewMessage, parse_external_id, parse_schedule},
 };
 
 /// Recipients at most, `to`, `cc` and `bcc` together.
@@ -299,13 +299,10 @@ fn validate(
             format!("must hold at most {MAX_ATTACHMENT_BYTES} bytes together"),
         );
     }
-    let external_id = req.external_id.as_deref().map(str::trim).map(str::to_owned);
-    if external_id
-        .as_deref()
-        .is_some_and(|e| e.is_empty() || e.chars().count() > 255)
-    {
-        c.fail("externalId", "must be 1 to 255 characters");
-    }
+    let external_id = parse_external_id(req.external_id.as_deref()).unwrap_or_else(|m| {
+        c.fail("externalId", m);
+        None
+    });
     let scheduled_at = match req.scheduled_at.as_deref() {
         None => None,
         Some(raw) => match parse_schedule(raw, now) {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::sender_ids;
 use crate::{
     Errors, FieldError, PhoneNumber, Result, SenderId, SmsBody,
-    messages::{Channel, ChannelSend, NewMessage, parse_schedule},
+    messages::{Channel, ChannelSend, NewMessage, opt_outs, parse_external_id, parse_schedule},
 };
 
 /// `POST …/sms/send`, and each item of `…/sms/batch`.
@@ -81,13 +81,10 @@ fn validate(
                 .ok_or_else(|| FieldError::new(field("flow"), "must be OTP or STANDARD")),
         ),
     };
-    let external_id = req.external_id.as_deref().map(str::trim).map(str::to_owned);
-    if external_id
-        .as_deref()
-        .is_some_and(|e| e.is_empty() || e.chars().count() > 255)
-    {
-        errors.add(field("externalId"), "must be 1 to 255 characters");
-    }
+    let external_id = parse_external_id(req.external_id.as_deref()).unwrap_or_else(|m| {
+        errors.add(field("externalId"), m);
+        None
+    });
     let scheduled_at = match req.scheduled_at.as_deref() {
         None => None,
         Some(raw) => errors
@@ -148,13 +145,7 @@ async fn check_rules(
         .collect();
     let approved = sender_ids::approved_among(conn, organization_id, &senders).await?;
     let recipients: Vec<String> = items.iter().map(|i| i.to.as_str().to_owned()).collect();
-    let opted_out: Vec<String> = sqlx::query_scalar(
-        "SELECT phone_number FROM sms_opt_outs WHERE organization_id = $1 AND phone_number = ANY($2)",
-    )
-    .bind(organization_id)
-    .bind(&recipients)
-    .fetch_all(&mut *conn)
-    .await?;
+    let opted_out = opt_outs::opted_out_among(conn, organization_id, Channel::Sms, &recipients).await?;
     let mut failures = Vec::new();
     for (i, item) in items.iter().enumerate() {
         if !approved.contains(&senders[i]) {
@@ -170,15 +161,7 @@ async fn check_rules(
                 },
             ));
         } else if opted_out.contains(&recipients[i]) {
-            failures.push((
-                i,
-                FieldError {
-                    field: "to".into(),
-                    message: "the recipient has opted out of messages from this organization"
-                        .into(),
-                    code: Some("RECIPIENT_OPTED_OUT"),
-                },
-            ));
+            failures.push((i, opt_outs::opted_out_error()));
         }
     }
     Ok(failures)

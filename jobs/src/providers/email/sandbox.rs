@@ -88,6 +88,8 @@ impl Sandbox {
                 "the sandbox refuses recipients whose local part starts with failed",
             )),
             receipts,
+            answer: sandbox::accepted,
+            id: sandbox::sbx_id,
         };
         sandbox::call(&self.pool, call).await
     }

@@ -197,6 +197,7 @@ impl Smtp {
                     "code": response.code().to_string(),
                     "message": response.message().collect::<Vec<_>>().join(" "),
                 }),
+                sender: None,
             }),
             Err(e) => Err(classify(&e)),
         }

@@ -40,6 +40,7 @@ impl Http {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             raw: body,
+            sender: None,
         })
     }
 }

@@ -45,6 +45,7 @@ impl Termii {
         Ok(ProviderAccepted {
             provider_message_id: id,
             raw: body,
+            sender: None,
         })
     }
 }

@@ -56,6 +56,7 @@ impl Twilio {
         Ok(ProviderAccepted {
             provider_message_id: body.get("sid").and_then(Value::as_str).map(str::to_owned),
             raw: body,
+            sender: None,
         })
     }
 
