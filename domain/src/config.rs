@@ -896,7 +896,12 @@ mod tests {
                 "SMS_PROVIDER_TIMEOUT",
             ),
             (
-                vec![("SEND_TIMEOUT", "10s"), ("WHATSAPP_PROVIDER_TIMEOUT", "10s")],
+                vec![
+                    ("SEND_TIMEOUT", "10s"),
+                    ("SMS_PROVIDER_TIMEOUT", "5s"),
+                    ("EMAIL_PROVIDER_TIMEOUT", "5s"),
+                    ("WHATSAPP_PROVIDER_TIMEOUT", "10s"),
+                ],
                 "WHATSAPP_PROVIDER_TIMEOUT",
             ),
             (vec![("SEND_LEASE", "28s")], "SEND_LEASE"),
@@ -918,6 +923,46 @@ mod tests {
         .unwrap();
         assert_eq!(c.send_lease_rescues, 3);
         assert_eq!(c.job_timeout(), Duration::from_millis(2400));
+    }
+
+    #[test]
+    fn whatsapp_defaults_to_the_sandbox_and_reads_its_line_map() {
+        let c = Config::from_source(&src(&[])).unwrap();
+        assert_eq!(c.whatsapp.provider, WhatsappProviderConfig::Sandbox);
+        assert!(c.whatsapp.enabled());
+        assert_eq!(c.whatsapp.graph_api_base, "https://graph.facebook.com");
+        let org = "0192b1f0-0000-7000-8000-000000000001";
+        let c = Config::from_source(&src(&[
+            ("WHATSAPP_PROVIDER", "cloud"),
+            ("WHATSAPP_LINE_MAP", &format!(" 1065:{org}, 2077:{org} ")),
+        ]))
+        .unwrap();
+        assert!(
+            !c.whatsapp.enabled(),
+            "the cloud provider is off by default"
+        );
+        assert_eq!(c.whatsapp.line_map.len(), 2);
+        assert_eq!(c.whatsapp.line_map["2077"].to_string(), org);
+        for (pairs, name) in [
+            (vec![("WHATSAPP_PROVIDER", "meta")], "WHATSAPP_PROVIDER"),
+            (vec![("WHATSAPP_LINE_MAP", "1065")], "WHATSAPP_LINE_MAP"),
+            (vec![("WHATSAPP_LINE_MAP", "abc:x")], "WHATSAPP_LINE_MAP"),
+            (
+                vec![("WHATSAPP_PHONE_NUMBER_ID", "../1")],
+                "WHATSAPP_PHONE_NUMBER_ID",
+            ),
+            (
+                vec![("WHATSAPP_GRAPH_API_VERSION", "21")],
+                "WHATSAPP_GRAPH_API_VERSION",
+            ),
+            (
+                vec![("WHATSAPP_GRAPH_API_BASE", "graph.facebook.com")],
+                "WHATSAPP_GRAPH_API_BASE",
+            ),
+        ] {
+            let e = Config::from_source(&src(&pairs)).err().unwrap();
+            assert_eq!(e.name, name, "{pairs:?}");
+        }
     }
 
     #[test]

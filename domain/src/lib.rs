@@ -24,6 +24,6 @@ pub use config::Config;
 pub use error::{Error, Errors, FieldError, Result};
 pub use pagination::{Page, Paged};
 pub use values::{
-    EmailAddress, LanguageCode, Mailbox, PhoneNumber, Scope, Scopes, SenderId, SmsBody, SmsEncoding,
-    TemplateName, WhatsappText,
+    EmailAddress, LanguageCode, Mailbox, PhoneNumber, Scope, Scopes, SenderId, SmsBody,
+    SmsEncoding, TemplateName, WhatsappText,
 };

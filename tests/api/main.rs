@@ -16,3 +16,4 @@ mod security;
 mod sender_ids;
 mod sms;
 mod webhooks;
+mod whatsapp;

@@ -101,8 +101,13 @@ pub(super) fn whatsapp_settings(src: &dyn Source) -> Result<WhatsappSettings, Co
             ));
         }
     };
-    let phone_number_id = src.get("WHATSAPP_PHONE_NUMBER_ID").map(|v| v.trim().to_owned());
-    if phone_number_id.as_deref().is_some_and(|p| !phone_number_id_ok(p)) {
+    let phone_number_id = src
+        .get("WHATSAPP_PHONE_NUMBER_ID")
+        .map(|v| v.trim().to_owned());
+    if phone_number_id
+        .as_deref()
+        .is_some_and(|p| !phone_number_id_ok(p))
+    {
         return Err(err(
             "WHATSAPP_PHONE_NUMBER_ID",
             "expected Meta's phone number id (digits)",
@@ -112,9 +117,9 @@ pub(super) fn whatsapp_settings(src: &dyn Source) -> Result<WhatsappSettings, Co
         .get("WHATSAPP_GRAPH_API_VERSION")
         .map(|v| v.trim().to_owned())
         .unwrap_or_else(|| "v21.0".into());
-    let version_ok = version.strip_prefix('v').is_some_and(|n| {
-        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-    });
+    let version_ok = version
+        .strip_prefix('v')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
     if !version_ok {
         return Err(err(
             "WHATSAPP_GRAPH_API_VERSION",
@@ -125,7 +130,9 @@ pub(super) fn whatsapp_settings(src: &dyn Source) -> Result<WhatsappSettings, Co
         provider,
         cloud_api_enabled: boolean(src, "WHATSAPP_CLOUD_API_ENABLED", false)?,
         phone_number_id,
-        access_token: src.get("WHATSAPP_ACCESS_TOKEN").map(|v| v.trim().to_owned()),
+        access_token: src
+            .get("WHATSAPP_ACCESS_TOKEN")
+            .map(|v| v.trim().to_owned()),
         verify_token: src.get("WHATSAPP_VERIFY_TOKEN"),
         app_secret: src.get("WHATSAPP_APP_SECRET"),
         graph_api_base: base_url(src, "WHATSAPP_GRAPH_API_BASE", "https://graph.facebook.com")?,

@@ -88,9 +88,11 @@ pub async fn is_opted_out(
     channel: Channel,
     phone: &str,
 ) -> Result<bool> {
-    Ok(!opted_out_among(conn, organization_id, channel, &[phone.to_owned()])
-        .await?
-        .is_empty())
+    Ok(
+        !opted_out_among(conn, organization_id, channel, &[phone.to_owned()])
+            .await?
+            .is_empty(),
+    )
 }
 
 /// The numbers among `phones` that opted out of the organization's messages of `channel`.
@@ -139,7 +141,15 @@ pub async fn add(
     .fetch_optional(&mut *conn)
     .await?;
     if row.is_some() {
-        emit(conn, organization_id, channel, phone.as_str(), "added", source).await?;
+        emit(
+            conn,
+            organization_id,
+            channel,
+            phone.as_str(),
+            "added",
+            source,
+        )
+        .await?;
     }
     Ok(row)
 }
@@ -163,7 +173,15 @@ pub async fn remove(
     .rows_affected()
         > 0;
     if removed {
-        emit(conn, organization_id, channel, phone.as_str(), "removed", source).await?;
+        emit(
+            conn,
+            organization_id,
+            channel,
+            phone.as_str(),
+            "removed",
+            source,
+        )
+        .await?;
     }
     Ok(removed)
 }

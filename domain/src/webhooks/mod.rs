@@ -92,7 +92,6 @@ pub struct EndpointInput {
     pub enabled: Option<bool>,
 }
 
-
 impl Endpoint {
     /// The secrets that sign now: the current one, and the previous one during its overlap.
     pub fn live_secrets(&self, config: &Config) -> Result<Vec<String>> {

@@ -48,7 +48,10 @@ pub struct Handshake {
 const MAX_CHALLENGE: usize = 256;
 
 /// `GET /v1/webhooks/whatsapp`: Meta subscribes the callback URL; the challenge is echoed as text.
-pub async fn verify(State(state): State<AppState>, Query(q): Query<Handshake>) -> ApiResult<Response> {
+pub async fn verify(
+    State(state): State<AppState>,
+    Query(q): Query<Handshake>,
+) -> ApiResult<Response> {
     let w = &state.config.whatsapp;
     let Some(expected) = w.verify_token.as_ref().filter(|_| w.enabled()) else {
         return Err(ApiError::RouteNotFound);

@@ -145,7 +145,8 @@ async fn check_rules(
         .collect();
     let approved = sender_ids::approved_among(conn, organization_id, &senders).await?;
     let recipients: Vec<String> = items.iter().map(|i| i.to.as_str().to_owned()).collect();
-    let opted_out = opt_outs::opted_out_among(conn, organization_id, Channel::Sms, &recipients).await?;
+    let opted_out =
+        opt_outs::opted_out_among(conn, organization_id, Channel::Sms, &recipients).await?;
     let mut failures = Vec::new();
     for (i, item) in items.iter().enumerate() {
         if !approved.contains(&senders[i]) {

@@ -80,7 +80,9 @@ pub async fn update(
             "set whatsappPhoneNumberId or whatsappAccessToken (null clears one)",
         );
     }
-    let line = update.whatsapp_phone_number_id.map(|v| v.map(|s| s.trim().to_owned()));
+    let line = update
+        .whatsapp_phone_number_id
+        .map(|v| v.map(|s| s.trim().to_owned()));
     if let Some(Some(id)) = &line
         && !phone_number_id_ok(id)
     {
@@ -89,7 +91,9 @@ pub async fn update(
             "must be Meta's phone number id (1 to 32 digits)",
         );
     }
-    let token = update.whatsapp_access_token.map(|v| v.map(|s| s.trim().to_owned()));
+    let token = update
+        .whatsapp_access_token
+        .map(|v| v.map(|s| s.trim().to_owned()));
     if let Some(Some(t)) = &token
         && (t.is_empty()
             || t.chars().count() > MAX_TOKEN_CHARS
@@ -116,15 +120,13 @@ pub async fn update(
             return Err(taken());
         }
     }
-    let sealed = token
-        .as_ref()
-        .map(|t| {
-            t.as_ref().map(|t| {
-                config
-                    .secrets
-                    .seal(t.as_bytes(), &token_aad(organization_id))
-            })
-        });
+    let sealed = token.as_ref().map(|t| {
+        t.as_ref().map(|t| {
+            config
+                .secrets
+                .seal(t.as_bytes(), &token_aad(organization_id))
+        })
+    });
     let row: Option<(Option<String>,)> = sqlx::query_as(
         "UPDATE organizations SET
              whatsapp_phone_number_id = CASE WHEN $2 THEN $3 ELSE whatsapp_phone_number_id END,
@@ -139,10 +141,12 @@ pub async fn update(
     .bind(sealed.flatten())
     .fetch_optional(pool)
     .await
-    .map_err(|e| match e.as_database_error().and_then(|d| d.constraint()) {
-        Some("organizations_whatsapp_line_idx") => taken(),
-        _ => e.into(),
-    })?;
+    .map_err(
+        |e| match e.as_database_error().and_then(|d| d.constraint()) {
+            Some("organizations_whatsapp_line_idx") => taken(),
+            _ => e.into(),
+        },
+    )?;
     let (line,) = row.ok_or(Error::NotFound)?;
     Ok(shown(config, line))
 }
@@ -164,9 +168,9 @@ pub async fn cannot_send(
     }
     let (line, token) = own_line(conn, organization_id).await?;
     let why = match line {
-        Some(_) if token.is_none() && w.access_token.is_none() => Some(
-            "the organization's WhatsApp line has no access token, and the platform has none",
-        ),
+        Some(_) if token.is_none() && w.access_token.is_none() => {
+            Some("the organization's WhatsApp line has no access token, and the platform has none")
+        }
         Some(_) => None,
         None if !w.platform_line_configured() => Some(
             "no WhatsApp line: set the organization's own (PATCH /v1/account/whatsapp-cloud-line) or the platform's",
@@ -197,7 +201,9 @@ pub async fn sending_line(
             let raw = config
                 .secrets
                 .open(&s, &token_aad(organization_id))
-                .map_err(|e| anyhow::anyhow!("organization {organization_id}: WhatsApp token: {e}"))?;
+                .map_err(|e| {
+                    anyhow::anyhow!("organization {organization_id}: WhatsApp token: {e}")
+                })?;
             String::from_utf8(raw)
                 .map_err(|e| anyhow::anyhow!("organization {organization_id}: WhatsApp token: {e}"))
         })

@@ -99,8 +99,9 @@ fn validate(
             errors.add(field("to"), "is required");
             None
         }
-        Some(raw) => errors
-            .take(PhoneNumber::parse(raw).map_err(|m| FieldError::new(field("to"), m))),
+        Some(raw) => {
+            errors.take(PhoneNumber::parse(raw).map_err(|m| FieldError::new(field("to"), m)))
+        }
     };
     let content = match req.kind.as_deref() {
         None => {
