@@ -24,3 +24,6 @@ ALTER TABLE receipts ADD COLUMN organization_id uuid;
 
 ALTER TABLE inbound_messages ADD CONSTRAINT inbound_messages_channel_check
     CHECK (channel IN ('sms', 'whatsapp'));
+-- Meta delivers a callback again when it is not answered in time: a user's message is kept once.
+CREATE UNIQUE INDEX inbound_messages_whatsapp_id_idx ON inbound_messages ((raw ->> 'id'))
+    WHERE channel = 'whatsapp';

@@ -253,12 +253,13 @@ pub struct Inbound<'a> {
     pub raw: &'a Value,
 }
 
-/// Stores an inbound text as it arrived, for the inbound job to route.
-pub async fn record_inbound(conn: &mut PgConnection, i: Inbound<'_>) -> Result<Uuid> {
+/// Stores an inbound text as it arrived, for the inbound job to route; None when it is a repeat of
+/// one already stored (a WhatsApp message with the same id, delivered again by Meta).
+pub async fn record_inbound(conn: &mut PgConnection, i: Inbound<'_>) -> Result<Option<Uuid>> {
     let id = Uuid::now_v7();
-    sqlx::query(
+    let stored = sqlx::query(
         "INSERT INTO inbound_messages (id, channel, sender, recipient, text, raw)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
     .bind(id)
     .bind(i.channel.as_str())
@@ -267,8 +268,9 @@ pub async fn record_inbound(conn: &mut PgConnection, i: Inbound<'_>) -> Result<U
     .bind(crate::messages::answers::text(i.text, 4096))
     .bind(crate::messages::answers::sanitize(i.raw.clone()))
     .execute(&mut *conn)
-    .await?;
-    Ok(id)
+    .await?
+    .rows_affected();
+    Ok((stored > 0).then_some(id))
 }
 
 /// The organization an inbound text is for: the channel decides (SMS: by the sender ID it was sent

@@ -122,8 +122,9 @@ pub async fn inbound_opt_out(
         text: &text,
         raw: &parsed.raw,
     };
-    let id = opt_outs::record_inbound(&mut tx, inbound).await?;
-    queue::push(&mut tx, ProcessInbound { inbound_id: id }, None).await?;
+    if let Some(id) = opt_outs::record_inbound(&mut tx, inbound).await? {
+        queue::push(&mut tx, ProcessInbound { inbound_id: id }, None).await?;
+    }
     tx.commit().await.map_err(Error::from)?;
     Ok(received())
 }

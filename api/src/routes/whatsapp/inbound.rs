@@ -126,8 +126,9 @@ pub async fn callback(
             text: &m.text,
             raw: &m.raw,
         };
-        let id = opt_outs::record_inbound(&mut tx, inbound).await?;
-        queue::push(&mut tx, ProcessInbound { inbound_id: id }, None).await?;
+        if let Some(id) = opt_outs::record_inbound(&mut tx, inbound).await? {
+            queue::push(&mut tx, ProcessInbound { inbound_id: id }, None).await?;
+        }
     }
     tx.commit().await.map_err(Error::from)?;
     Ok(received())
