@@ -155,6 +155,27 @@ pub async fn spawn_app_on(
     }
 }
 
+/// A client for a server running in another process (the `herald` binary), once it answers
+/// `/health/ready`.
+pub async fn remote(address: String, database_url: String) -> TestApp {
+    let client = http_client();
+    for _ in 0..200 {
+        if let Ok(res) = client.get(format!("{address}/health/ready")).send().await
+            && res.status() == StatusCode::OK
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    TestApp {
+        pool: domain::db::connect(&database_url, 2).await.unwrap(),
+        address,
+        database_url,
+        client,
+        _stop: watch::channel(false).0,
+    }
+}
+
 pub struct Tenant {
     pub token: String,
     pub organization_id: String,

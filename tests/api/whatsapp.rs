@@ -20,7 +20,7 @@ use wiremock::{
 use crate::{helpers::*, webhooks::settled};
 
 const PLATFORM_LINE: &str = "106540352242922";
-const PLATFORM_TOKEN: &str = "platform-token";
+const PLATFORM_TOKEN: &str = "EAAGplatform7f3c9token";
 /// The app secret of the published `X-Hub-Signature-256` vectors.
 const APP_SECRET: &str = "e6b1c0b5f2a94b3c9d1e7f20a4c3b8d1";
 const VERIFY_TOKEN: &str = "verify-me";
@@ -442,12 +442,12 @@ async fn the_cloud_api_sends_from_the_platform_line_and_signed_statuses_move_mes
     assert_eq!(
         body_to("+2348067000111"),
         json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "+2348067000111",
-               "type": "text", "text": {"preview_url": true, "body": "Your order has shipped: https://acme.example/o/1"}})
+               "biz_opaque_callback_data": id_of(&t), "type": "text", "text": {"preview_url": true, "body": "Your order has shipped: https://acme.example/o/1"}})
     );
     assert_eq!(
         body_to("+2348067000112"),
         json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "+2348067000112",
-               "type": "template", "template": {"name": "order_update", "language": {"code": "en_US"},
+               "biz_opaque_callback_data": id_of(&p), "type": "template", "template": {"name": "order_update", "language": {"code": "en_US"},
                "components": [{"type": "body", "parameters": [{"type": "text", "text": "7"}]}]}})
     );
     let t_wamid = t["providerMessageId"].as_str().unwrap().to_owned();
@@ -967,4 +967,136 @@ async fn a_mapped_line_belongs_to_its_organization_before_it_sent_anything() {
         )
         .await;
     assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "RECIPIENT_OPTED_OUT").await;
+}
+
+#[tokio::test]
+async fn herald_all_sends_through_the_cloud_api_and_keeps_tokens_out_of_its_logs() {
+    let graph = graph().await;
+    let database_url = fresh_database().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let bind = format!("127.0.0.1:{port}");
+    let log = std::env::temp_dir().join(format!("herald-wa-{}.log", uuid::Uuid::now_v7()));
+    let mut settings = cloud_settings(&graph);
+    settings.push(("BIND_ADDR".into(), bind.clone()));
+    let env: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let _herald = crate::processes::herald(&["all"], &database_url, &env, &log);
+    let app = remote(format!("http://{bind}"), database_url).await;
+
+    let (tenant, key) = wa_tenant(&app, "Acme").await;
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let (endpoint_id, _) =
+        crate::webhooks::endpoint(&app, &tenant, receiver.uri(), json!([])).await;
+    let own = app.signup("Ownline").await;
+    let own_token = "EAAGtenant41d2secret";
+    let res = app
+        .patch(
+            "/v1/account/whatsapp-cloud-line",
+            &own.token,
+            json!({"whatsappPhoneNumberId": "2222", "whatsappAccessToken": own_token}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let own_key = app.api_key(&own, &["send:whatsapp", "read:whatsapp"]).await;
+
+    let t = send(&app, &key, text("+2348067000111")).await;
+    let p = send(&app, &key, template("+2348067000112")).await;
+    let o = send(&app, &own_key, text("+2348067000113")).await;
+    let mut wamids = Vec::new();
+    for m in [&t, &p] {
+        let sent = wait_for(&app, &key, &id_of(m), "SENT").await;
+        wamids.push(sent["providerMessageId"].as_str().unwrap().to_owned());
+    }
+    wait_for(&app, &own_key, &id_of(&o), "SENT").await;
+    let calls = graph_calls(&graph).await;
+    let by_to = |to: &str| calls.iter().find(|c| c.2["to"] == to).unwrap().clone();
+    let (path, auth, body) = by_to("+2348067000111");
+    assert_eq!(path, format!("/v21.0/{PLATFORM_LINE}/messages"));
+    assert_eq!(auth, format!("Bearer {PLATFORM_TOKEN}"));
+    assert_eq!(
+        body["text"]["body"],
+        "Your order has shipped: https://acme.example/o/1"
+    );
+    let (_, _, body) = by_to("+2348067000112");
+    assert_eq!(body["template"]["language"], json!({"code": "en_US"}));
+    let (path, auth, _) = by_to("+2348067000113");
+    assert_eq!(path, "/v21.0/2222/messages");
+    assert_eq!(auth, format!("Bearer {own_token}"));
+
+    for wamid in &wamids {
+        for state in ["delivered", "read"] {
+            let res = meta(&app, &status(PLATFORM_LINE, wamid, state), APP_SECRET).await;
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    }
+    for m in [&t, &p] {
+        wait_for(&app, &key, &id_of(m), "READ").await;
+    }
+    // QUEUED, PROCESSING, SENT, DELIVERED and READ of two messages.
+    let deliveries = settled(&app, &tenant, &endpoint_id, 10).await;
+    assert_eq!(deliveries.len(), 10);
+    assert!(deliveries.iter().all(|d| d["status"] == "SUCCEEDED"));
+    let types: Vec<String> = receiver
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(types.iter().filter(|t| *t == "whatsapp_read").count(), 2);
+
+    let output = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        output.contains("message handed to the provider"),
+        "{output}"
+    );
+    for secret in [PLATFORM_TOKEN, own_token, APP_SECRET] {
+        assert!(!output.contains(secret), "{secret} reached the log");
+    }
+}
+
+#[tokio::test]
+async fn metas_throttling_is_retried_whatever_the_http_status() {
+    let graph = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "(#130429) Rate limit hit", "type": "OAuthException", "code": 130429}})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&graph)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.AFTER"}]})),
+        )
+        .with_priority(2)
+        .mount(&graph)
+        .await;
+    let app = app_with(cloud_settings(&graph)).await;
+    let (_, key) = wa_tenant(&app, "Acme").await;
+    let m = send(&app, &key, text("+2348067000111")).await;
+    let m = wait_for(&app, &key, &id_of(&m), "SENT").await;
+    assert_eq!(m["providerMessageId"], "wamid.AFTER");
+    assert_eq!(m["error"], Value::Null);
+    let entries = timeline(&app, &key, &id_of(&m)).await;
+    let retry = entries
+        .iter()
+        .find(|e| e["type"] == "provider_response")
+        .expect("the throttled attempt is on the timeline");
+    assert_eq!(retry["detail"]["error"]["code"], "META_130429");
+    assert_eq!(graph.received_requests().await.unwrap().len(), 2);
 }

@@ -119,6 +119,7 @@ fn allowed_fields(provider: &str) -> &'static [&'static str] {
             "status",
             "timestamp",
             "recipient_id",
+            "biz_opaque_callback_data",
             "errors",
             "error",
             "code",

@@ -41,13 +41,15 @@ impl WhatsappProvider {
     }
 }
 
-/// The Graph API's send body for a stored WhatsApp message (`to` as stored: E.164).
+/// The Graph API's send body for a stored WhatsApp message (`to` as stored: E.164). Our message id
+/// travels as `biz_opaque_callback_data`, which Meta echoes in every status of the message.
 pub(crate) fn graph_body(message: &Message) -> Value {
     let c = &message.content;
     let mut body = json!({
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": message.recipient,
+        "biz_opaque_callback_data": message.id.to_string(),
     });
     match c.get("type").and_then(Value::as_str) {
         Some("template") => {
