@@ -21,6 +21,10 @@ CREATE INDEX opt_outs_org_channel_created_idx ON opt_outs (organization_id, chan
 
 -- When a receipt's line names an organization, it applies to that organization's messages only.
 ALTER TABLE receipts ADD COLUMN organization_id uuid;
+-- Receipts of one message are applied in the order they arrived (a sandbox's delivered and read, two
+-- callbacks of Meta's): the receipt job looks for earlier ones still pending.
+CREATE INDEX receipts_pending_idx ON receipts (provider_message_id, received_at, id)
+    WHERE processed_at IS NULL;
 
 ALTER TABLE inbound_messages ADD CONSTRAINT inbound_messages_channel_check
     CHECK (channel IN ('sms', 'whatsapp'));

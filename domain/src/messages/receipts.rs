@@ -134,6 +134,25 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
     let Some(r) = r.filter(|r| r.processed_at.is_none()) else {
         return Ok(ReceiptOutcome::AlreadyProcessed);
     };
+    // Receipts of one message apply in the order they arrived, though their jobs may run in any
+    // order: one that has an earlier receipt still pending waits for it (within the hold period).
+    let earlier_pending: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM receipts
+                        WHERE provider_message_id = $1 AND processed_at IS NULL
+                          AND channel = $2 AND provider = $3 AND (received_at, id) < ($4, $5))",
+    )
+    .bind(&r.provider_message_id)
+    .bind(&r.channel)
+    .bind(&r.provider)
+    .bind(r.received_at)
+    .bind(receipt_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if earlier_pending && Utc::now() - r.received_at < HOLD_UNMATCHED {
+        return Ok(ReceiptOutcome::RetryAt(
+            Utc::now() + chrono::Duration::seconds(1),
+        ));
+    }
     let message_id: Option<Uuid> = sqlx::query_scalar(
         "SELECT id FROM messages
          WHERE channel = $3 AND provider = $1 AND provider_message_id = $2
