@@ -116,6 +116,22 @@ impl Errors {
         }
     }
 
+    /// Parses a required field: "is required" when it is absent, else the parser's message.
+    pub fn required<T>(
+        &mut self,
+        field: String,
+        raw: Option<&str>,
+        parse: impl FnOnce(&str) -> std::result::Result<T, String>,
+    ) -> Option<T> {
+        match raw {
+            None => {
+                self.add(field, "is required");
+                None
+            }
+            Some(raw) => self.take(parse(raw).map_err(|m| FieldError::new(field, m))),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

@@ -48,28 +48,11 @@ async fn send(app: &TestApp, key: &str, to: &str) -> Value {
 }
 
 async fn wait_for(app: &TestApp, key: &str, id: &str, status: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let m = app.get_json(&format!("/v1/public/emails/{id}"), key).await;
-        if m["status"] == status {
-            return m;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{id} never reached {status}: {m}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_on("emails", key, id, status).await
 }
 
 async fn timeline_types(app: &TestApp, key: &str, id: &str) -> Vec<String> {
-    app.get_json(&format!("/v1/public/emails/{id}/timeline"), key)
-        .await["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap().to_owned())
-        .collect()
+    entry_types(&app.timeline_on("emails", key, id).await)
 }
 
 #[tokio::test]

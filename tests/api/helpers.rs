@@ -368,12 +368,22 @@ impl TestApp {
 
     /// An SMS message as the public API shows it now.
     pub async fn message(&self, key: &str, id: &str) -> Value {
-        self.get_json(&format!("/v1/public/sms/{id}"), key).await
+        self.message_on("sms", key, id).await
+    }
+
+    /// A message of a channel (`sms`, `emails`, `whatsapp`) as the public API shows it now.
+    pub async fn message_on(&self, channel: &str, key: &str, id: &str) -> Value {
+        self.get_json(&format!("/v1/public/{channel}/{id}"), key)
+            .await
     }
 
     pub async fn timeline(&self, key: &str, id: &str) -> Vec<Value> {
+        self.timeline_on("sms", key, id).await
+    }
+
+    pub async fn timeline_on(&self, channel: &str, key: &str, id: &str) -> Vec<Value> {
         let res = self
-            .get(&format!("/v1/public/sms/{id}/timeline"), key)
+            .get(&format!("/v1/public/{channel}/{id}/timeline"), key)
             .await;
         assert_eq!(res.status(), StatusCode::OK);
         res.json::<Value>().await.unwrap()["data"]
@@ -382,11 +392,16 @@ impl TestApp {
             .clone()
     }
 
-    /// Polls a message until it reaches `status` (the pipeline runs in the background).
+    /// Polls an SMS message until it reaches `status` (the pipeline runs in the background).
     pub async fn wait_for_status(&self, key: &str, id: &str, status: &str) -> Value {
+        self.wait_on("sms", key, id, status).await
+    }
+
+    /// Polls a message of a channel until it reaches `status`.
+    pub async fn wait_on(&self, channel: &str, key: &str, id: &str, status: &str) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let m = self.message(key, id).await;
+            let m = self.message_on(channel, key, id).await;
             if m["status"] == status {
                 return m;
             }
@@ -433,5 +448,13 @@ pub fn statuses(timeline: &[Value]) -> Vec<String> {
     timeline
         .iter()
         .filter_map(|e| e["status"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The type of every timeline entry, oldest first.
+pub fn entry_types(timeline: &[Value]) -> Vec<String> {
+    timeline
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
         .collect()
 }

@@ -110,28 +110,11 @@ fn id_of(m: &Value) -> String {
 }
 
 async fn wait_for(app: &TestApp, key: &str, id: &str, status: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let m = app
-            .get_json(&format!("/v1/public/whatsapp/{id}"), key)
-            .await;
-        if m["status"] == status {
-            return m;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "message {id} never reached {status}: {m}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_on("whatsapp", key, id, status).await
 }
 
 async fn timeline(app: &TestApp, key: &str, id: &str) -> Vec<Value> {
-    app.get_json(&format!("/v1/public/whatsapp/{id}/timeline"), key)
-        .await["data"]
-        .as_array()
-        .unwrap()
-        .clone()
+    app.timeline_on("whatsapp", key, id).await
 }
 
 /// Posts a callback to Meta's webhook route, signed with `secret` as Meta signs it.
@@ -170,13 +153,6 @@ fn user_text(line: &str, from: &str, body: &str) -> Value {
         json!({"contacts": [{"profile": {"name": "Ada"}, "wa_id": from}],
                "messages": [{"from": from, "id": format!("wamid.IN{}", uuid::Uuid::now_v7().simple()), "timestamp": "1750263773", "type": "text", "text": {"body": body}}]}),
     )
-}
-
-fn entry_types(timeline: &[Value]) -> Vec<String> {
-    timeline
-        .iter()
-        .map(|e| e["type"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// The Graph API requests the stand-in received, with the path and token of each.
@@ -833,6 +809,25 @@ async fn metas_routes_check_the_vectors_the_handshake_and_the_switch() {
     send(&app, &key, text("+2348067000111")).await;
 }
 
+/// Sends to +2348067000111 until the answer is `status` (an inbound text is applied by a job).
+async fn send_until(app: &TestApp, key: &str, status: StatusCode) -> reqwest::Response {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let res = app
+            .post(
+                "/v1/public/whatsapp/send",
+                Some(key),
+                text("+2348067000111"),
+            )
+            .await;
+        if res.status() == status {
+            return res;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never {status}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test]
 async fn users_stop_and_start_whatsapp_and_their_messages_reach_the_timeline() {
     let app = app_with(vec![
@@ -855,23 +850,8 @@ async fn users_stop_and_start_whatsapp_and_their_messages_reach_the_timeline() {
         .await
         .unwrap();
     assert_eq!(kept, 1);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let res = app
-            .post(
-                "/v1/public/whatsapp/send",
-                Some(&key),
-                text("+2348067000111"),
-            )
-            .await;
-        if res.status() == StatusCode::UNPROCESSABLE_ENTITY {
-            assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "RECIPIENT_OPTED_OUT").await;
-            break;
-        }
-        assert_eq!(res.status(), StatusCode::ACCEPTED);
-        assert!(tokio::time::Instant::now() < deadline, "never opted out");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let res = send_until(&app, &key, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "RECIPIENT_OPTED_OUT").await;
     // The user's message is on the timeline of the latest message to them when it arrived.
     let sent = app
         .get_json("/v1/public/whatsapp?query=2348067000111", &key)
@@ -904,21 +884,7 @@ async fn users_stop_and_start_whatsapp_and_their_messages_reach_the_timeline() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let res = app
-            .post(
-                "/v1/public/whatsapp/send",
-                Some(&key),
-                text("+2348067000111"),
-            )
-            .await;
-        if res.status() == StatusCode::ACCEPTED {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never opted in");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    send_until(&app, &key, StatusCode::ACCEPTED).await;
 }
 
 #[tokio::test]

@@ -52,7 +52,7 @@ pub trait ChannelSend: Send + Sync + 'static {
 }
 
 /// Parses a `scheduledAt`: RFC 3339, not in the past, at most 30 days ahead.
-pub fn parse_schedule(raw: &str, now: DateTime<Utc>) -> std::result::Result<DateTime<Utc>, String> {
+fn parse_schedule(raw: &str, now: DateTime<Utc>) -> std::result::Result<DateTime<Utc>, String> {
     let at = DateTime::parse_from_rfc3339(raw)
         .map_err(|_| "must be an RFC 3339 timestamp".to_string())?
         .with_timezone(&Utc);
@@ -66,14 +66,30 @@ pub fn parse_schedule(raw: &str, now: DateTime<Utc>) -> std::result::Result<Date
 }
 
 /// Parses an `externalId`: trimmed, 1 to 255 characters.
-pub fn parse_external_id(raw: Option<&str>) -> std::result::Result<Option<String>, String> {
-    match raw.map(str::trim) {
-        None => Ok(None),
-        Some(e) if e.is_empty() || e.chars().count() > 255 || e.contains('\0') => {
-            Err("must be 1 to 255 characters".into())
-        }
-        Some(e) => Ok(Some(e.to_owned())),
+fn parse_external_id(raw: &str) -> std::result::Result<String, String> {
+    let e = raw.trim();
+    if e.is_empty() || e.chars().count() > 255 || e.contains('\0') {
+        return Err("must be 1 to 255 characters".into());
     }
+    Ok(e.to_owned())
+}
+
+/// The optional fields every channel's send body shares, `externalId` and `scheduledAt`, validated
+/// with their errors named under `prefix`.
+pub fn parse_common(
+    external_id: Option<&str>,
+    scheduled_at: Option<&str>,
+    prefix: &str,
+    now: DateTime<Utc>,
+    errors: &mut Errors,
+) -> (Option<String>, Option<DateTime<Utc>>) {
+    let field = |f: &str| format!("{prefix}{f}");
+    let external_id = external_id
+        .and_then(|raw| errors.required(field("externalId"), Some(raw), parse_external_id));
+    let scheduled_at = scheduled_at.and_then(|raw| {
+        errors.required(field("scheduledAt"), Some(raw), |r| parse_schedule(r, now))
+    });
+    (external_id, scheduled_at)
 }
 
 /// The answer to a send: the message (or `{data: […]}`), and whether it replays an earlier one.

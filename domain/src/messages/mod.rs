@@ -10,9 +10,7 @@ pub mod receipts;
 mod status;
 mod store;
 
-pub use accept::{
-    Accepted, ChannelSend, MAX_BATCH, MAX_SCHEDULE_DAYS, accept, parse_external_id, parse_schedule,
-};
+pub use accept::{Accepted, ChannelSend, MAX_BATCH, MAX_SCHEDULE_DAYS, accept, parse_common};
 pub use list::{ListParams, MAX_QUERY_CHARS, list};
 pub use pipeline::{claim_for_send, record_outcome, record_retry};
 pub use status::{Channel, Status};

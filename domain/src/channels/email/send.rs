@@ -13,7 +13,7 @@ use super::suppressions;
 use crate::config::EmailProviderConfig;
 use crate::{
     Errors, FieldError, Mailbox, Result,
-    messages::{Channel, ChannelSend, NewMessage, parse_external_id, parse_schedule},
+    messages::{Channel, ChannelSend, NewMessage, parse_common},
 };
 
 /// Recipients at most, `to`, `cc` and `bcc` together.
@@ -299,20 +299,13 @@ fn validate(
             format!("must hold at most {MAX_ATTACHMENT_BYTES} bytes together"),
         );
     }
-    let external_id = parse_external_id(req.external_id.as_deref()).unwrap_or_else(|m| {
-        c.fail("externalId", m);
-        None
-    });
-    let scheduled_at = match req.scheduled_at.as_deref() {
-        None => None,
-        Some(raw) => match parse_schedule(raw, now) {
-            Ok(at) => Some(at),
-            Err(m) => {
-                c.fail("scheduledAt", m);
-                None
-            }
-        },
-    };
+    let (external_id, scheduled_at) = parse_common(
+        req.external_id.as_deref(),
+        req.scheduled_at.as_deref(),
+        c.prefix,
+        now,
+        c.errors,
+    );
     if c.errors.len() > before {
         return None;
     }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::sender_ids;
 use crate::{
     Errors, FieldError, PhoneNumber, Result, SenderId, SmsBody,
-    messages::{Channel, ChannelSend, NewMessage, opt_outs, parse_external_id, parse_schedule},
+    messages::{Channel, ChannelSend, NewMessage, opt_outs, parse_common},
 };
 
 /// `POST …/sms/send`, and each item of `…/sms/batch`.
@@ -38,21 +38,6 @@ pub struct ValidSms {
     scheduled_at: Option<DateTime<Utc>>,
 }
 
-fn required<'a>(
-    errors: &mut Errors,
-    prefix: &str,
-    field: &str,
-    v: &'a Option<String>,
-) -> Option<&'a str> {
-    match v.as_deref() {
-        Some(s) => Some(s),
-        None => {
-            errors.add(format!("{prefix}{field}"), "is required");
-            None
-        }
-    }
-}
-
 pub fn parse_flow(raw: &str) -> Option<&'static str> {
     ["OTP", "STANDARD"].into_iter().find(|f| *f == raw)
 }
@@ -65,15 +50,9 @@ fn validate(
 ) -> Option<ValidSms> {
     let before = errors.len();
     let field = |f: &str| format!("{prefix}{f}");
-    let to = required(errors, prefix, "to", &req.to).and_then(|raw| {
-        errors.take(PhoneNumber::parse(raw).map_err(|m| FieldError::new(field("to"), m)))
-    });
-    let body = required(errors, prefix, "body", &req.body).and_then(|raw| {
-        errors.take(SmsBody::parse(raw).map_err(|m| FieldError::new(field("body"), m)))
-    });
-    let sender_id = required(errors, prefix, "senderId", &req.sender_id).and_then(|raw| {
-        errors.take(SenderId::parse(raw).map_err(|m| FieldError::new(field("senderId"), m)))
-    });
+    let to = errors.required(field("to"), req.to.as_deref(), PhoneNumber::parse);
+    let body = errors.required(field("body"), req.body.as_deref(), SmsBody::parse);
+    let sender_id = errors.required(field("senderId"), req.sender_id.as_deref(), SenderId::parse);
     let flow = match req.flow.as_deref() {
         None => Some("STANDARD"),
         Some(raw) => errors.take(
@@ -81,15 +60,13 @@ fn validate(
                 .ok_or_else(|| FieldError::new(field("flow"), "must be OTP or STANDARD")),
         ),
     };
-    let external_id = parse_external_id(req.external_id.as_deref()).unwrap_or_else(|m| {
-        errors.add(field("externalId"), m);
-        None
-    });
-    let scheduled_at = match req.scheduled_at.as_deref() {
-        None => None,
-        Some(raw) => errors
-            .take(parse_schedule(raw, now).map_err(|m| FieldError::new(field("scheduledAt"), m))),
-    };
+    let (external_id, scheduled_at) = parse_common(
+        req.external_id.as_deref(),
+        req.scheduled_at.as_deref(),
+        prefix,
+        now,
+        errors,
+    );
     if errors.len() > before {
         return None;
     }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::lines;
 use crate::{
     Config, Errors, FieldError, LanguageCode, PhoneNumber, Result, TemplateName, WhatsappText,
-    messages::{Channel, ChannelSend, NewMessage, opt_outs, parse_external_id, parse_schedule},
+    messages::{Channel, ChannelSend, NewMessage, opt_outs, parse_common},
 };
 
 /// Template components at most (a header, a body and buttons fit many times over).
@@ -94,15 +94,7 @@ fn validate(
 ) -> Option<ValidWhatsapp> {
     let before = errors.len();
     let field = |f: &str| format!("{prefix}{f}");
-    let to = match req.to.as_deref() {
-        None => {
-            errors.add(field("to"), "is required");
-            None
-        }
-        Some(raw) => {
-            errors.take(PhoneNumber::parse(raw).map_err(|m| FieldError::new(field("to"), m)))
-        }
-    };
+    let to = errors.required(field("to"), req.to.as_deref(), PhoneNumber::parse);
     let content = match req.kind.as_deref() {
         None => {
             errors.add(field("type"), "is required (text or template)");
@@ -112,25 +104,14 @@ fn validate(
             if req.template.is_some() {
                 errors.add(field("template"), "must not be set when type is text");
             }
-            match req.text.as_ref().and_then(|t| t.body.as_deref()) {
-                None => {
-                    errors.add(field("text.body"), "is required when type is text");
-                    None
-                }
-                Some(raw) => errors
-                    .take(
-                        WhatsappText::parse(raw)
-                            .map_err(|m| FieldError::new(field("text.body"), m)),
-                    )
-                    .map(|body| Content::Text {
-                        body,
-                        preview_url: req
-                            .text
-                            .as_ref()
-                            .and_then(|t| t.preview_url)
-                            .unwrap_or(false),
-                    }),
-            }
+            let text = req.text.as_ref();
+            let body = text.and_then(|t| t.body.as_deref());
+            errors
+                .required(field("text.body"), body, WhatsappText::parse)
+                .map(|body| Content::Text {
+                    body,
+                    preview_url: text.and_then(|t| t.preview_url).unwrap_or(false),
+                })
         }
         Some("template") => {
             if req.text.is_some() {
@@ -142,26 +123,16 @@ fn validate(
                     None
                 }
                 Some(t) => {
-                    let name = match t.name.as_deref() {
-                        None => {
-                            errors.add(field("template.name"), "is required");
-                            None
-                        }
-                        Some(raw) => errors.take(
-                            TemplateName::parse(raw)
-                                .map_err(|m| FieldError::new(field("template.name"), m)),
-                        ),
-                    };
-                    let language = match t.language.as_deref() {
-                        None => {
-                            errors.add(field("template.language"), "is required");
-                            None
-                        }
-                        Some(raw) => errors.take(
-                            LanguageCode::parse(raw)
-                                .map_err(|m| FieldError::new(field("template.language"), m)),
-                        ),
-                    };
+                    let name = errors.required(
+                        field("template.name"),
+                        t.name.as_deref(),
+                        TemplateName::parse,
+                    );
+                    let language = errors.required(
+                        field("template.language"),
+                        t.language.as_deref(),
+                        LanguageCode::parse,
+                    );
                     let components = t.components.clone().filter(|c| !c.is_null());
                     if let Some(c) = &components
                         && let Err(m) = components_ok(c)
@@ -184,15 +155,13 @@ fn validate(
             None
         }
     };
-    let external_id = parse_external_id(req.external_id.as_deref()).unwrap_or_else(|m| {
-        errors.add(field("externalId"), m);
-        None
-    });
-    let scheduled_at = match req.scheduled_at.as_deref() {
-        None => None,
-        Some(raw) => errors
-            .take(parse_schedule(raw, now).map_err(|m| FieldError::new(field("scheduledAt"), m))),
-    };
+    let (external_id, scheduled_at) = parse_common(
+        req.external_id.as_deref(),
+        req.scheduled_at.as_deref(),
+        prefix,
+        now,
+        errors,
+    );
     if errors.len() > before {
         return None;
     }
