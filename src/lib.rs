@@ -57,11 +57,11 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<PgPool> {
     domain::db::create_database_if_missing(&config.database_url).await?;
     let pool = domain::db::connect(&config.database_url, config.database_pool_size).await?;
     domain::db::migrate(&pool).await?;
-    let resealed = domain::webhooks::reseal_secrets(&pool, config).await?;
+    let resealed = domain::sealed::reseal_all(&pool, config).await?;
     if resealed > 0 {
         tracing::info!(
-            endpoints = resealed,
-            "webhook signing secrets re-sealed, bound to their rows"
+            values = resealed,
+            "sealed secrets re-sealed under the current key, bound to their rows"
         );
     }
     Ok(pool)

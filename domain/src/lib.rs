@@ -13,6 +13,7 @@ pub mod identity;
 pub mod messages;
 mod pagination;
 pub mod queue;
+pub mod sealed;
 pub mod signatures;
 #[cfg(test)]
 mod test_vectors;

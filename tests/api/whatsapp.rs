@@ -1066,3 +1066,64 @@ async fn metas_throttling_is_retried_whatever_the_http_status() {
     assert_eq!(retry["detail"]["error"]["code"], "META_130429");
     assert_eq!(graph.received_requests().await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_key_rotation_reseals_line_tokens_and_they_still_send() {
+    let graph = graph().await;
+    // The first process serves the API only: no worker of the old key is left to take the send.
+    let settings = cloud_settings(&graph);
+    let app = spawn_app_with(Roles::API, move |s| s.extend(settings)).await;
+    let (acme, _) = wa_tenant(&app, "Acme").await;
+    let res = app
+        .patch(
+            "/v1/account/whatsapp-cloud-line",
+            &acme.token,
+            json!({"whatsappPhoneNumberId": "2222", "whatsappAccessToken": "EAAGrotated"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let token_of = |pool: sqlx::PgPool, org: String| async move {
+        sqlx::query_scalar::<_, String>(
+            "SELECT whatsapp_access_token FROM organizations WHERE id = $1::uuid",
+        )
+        .bind(org)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert!(
+        token_of(app.pool.clone(), acme.organization_id.clone())
+            .await
+            .starts_with("v2:k1:")
+    );
+    // The next start has a new current key and keeps the old one to open what it sealed.
+    let mut rotated = cloud_settings(&graph);
+    rotated.extend([
+        ("SECRETS_ENCRYPTION_KEY_ID".into(), "k2".into()),
+        (
+            "SECRETS_ENCRYPTION_KEY".into(),
+            "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".into(),
+        ),
+        (
+            "SECRETS_PREVIOUS_KEYS".into(),
+            "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+        ),
+    ]);
+    let again = spawn_app_on(app.database_url.clone(), Roles::ALL, move |s| {
+        s.extend(rotated)
+    })
+    .await;
+    assert!(
+        token_of(again.pool.clone(), acme.organization_id.clone())
+            .await
+            .starts_with("v2:k2:")
+    );
+    let key = again
+        .api_key(&acme, &["send:whatsapp", "read:whatsapp"])
+        .await;
+    let m = send(&again, &key, text("+2348067000111")).await;
+    again.wait_on("whatsapp", &key, &id_of(&m), "SENT").await;
+    let (path, auth, _) = graph_calls(&graph).await.pop().unwrap();
+    assert_eq!(path, "/v21.0/2222/messages");
+    assert_eq!(auth, "Bearer EAAGrotated");
+}

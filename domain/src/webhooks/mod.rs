@@ -114,64 +114,8 @@ impl Endpoint {
 
 /// The associated data that binds an endpoint's signing secrets to its row (both the current and the
 /// previous secret: rotation moves one into the other).
-fn secret_aad(id: Uuid) -> String {
+pub(crate) fn secret_aad(id: Uuid) -> String {
     format!("webhook_endpoints:secret:{id}")
-}
-
-/// Re-seals signing secrets stored unbound (before secrets were bound to their rows) or under a
-/// retired key, in batches; run at start-up after the migrations. Only rows whose values do not
-/// already begin with the current form are read, so a start with nothing to do reads nothing.
-pub async fn reseal_secrets(pool: &PgPool, config: &Config) -> Result<u64> {
-    let boxed = &config.secrets;
-    let current = boxed.current_prefix();
-    let mut done = 0;
-    let mut after = Uuid::nil();
-    loop {
-        let rows: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, secret, previous_secret FROM webhook_endpoints
-             WHERE id > $1 AND (left(secret, length($2)) <> $2 OR left(previous_secret, length($2)) <> $2)
-             ORDER BY id LIMIT 500",
-        )
-        .bind(after)
-        .bind(&current)
-        .fetch_all(pool)
-        .await?;
-        let Some(last) = rows.last() else {
-            return Ok(done);
-        };
-        after = last.0;
-        for (id, secret, previous) in rows {
-            let aad = secret_aad(id);
-            let reseal = |sealed: &str| -> Result<Option<String>> {
-                let plain = match boxed.open(sealed, &aad) {
-                    Ok(_) if !boxed.needs_reseal(sealed) => return Ok(None),
-                    Ok(p) => p,
-                    Err(_) => boxed
-                        .open_unbound(sealed)
-                        .map_err(|e| anyhow::anyhow!("webhook endpoint {id}: secret: {e}"))?,
-                };
-                Ok(Some(boxed.seal(&plain, &aad)))
-            };
-            let new_secret = reseal(&secret)?;
-            let new_previous = previous.as_deref().map(reseal).transpose()?.flatten();
-            if new_secret.is_none() && new_previous.is_none() {
-                continue;
-            }
-            sqlx::query(
-                "UPDATE webhook_endpoints SET secret = coalesce($2, secret),
-                     previous_secret = coalesce($3, previous_secret)
-                 WHERE id = $1 AND secret = $4 AND previous_secret IS NOT DISTINCT FROM $5",
-            )
-            .bind(id)
-            .bind(new_secret)
-            .bind(new_previous)
-            .bind(&secret)
-            .bind(&previous)
-            .execute(pool)
-            .await?;
-            done += 1;
-        }
-    }
 }
 
 /// Endpoints one organization may have.

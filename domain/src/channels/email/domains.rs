@@ -112,7 +112,7 @@ fn domain_of(config: &Config, r: Row) -> Domain {
     }
 }
 
-fn aad(id: Uuid) -> String {
+pub(crate) fn key_aad(id: Uuid) -> String {
     format!("email_domains:dkim_private_key:{id}")
 }
 
@@ -156,7 +156,7 @@ pub async fn create(
     .bind(organization_id)
     .bind(&name)
     .bind(SELECTOR)
-    .bind(config.secrets.seal(pem.as_bytes(), &aad(id)))
+    .bind(config.secrets.seal(pem.as_bytes(), &key_aad(id)))
     .bind(&public)
     .fetch_optional(pool)
     .await?
@@ -236,7 +236,7 @@ pub async fn signing_key(
     };
     let pem = config
         .secrets
-        .open(&sealed, &aad(id))
+        .open(&sealed, &key_aad(id))
         .map_err(|e| anyhow::anyhow!("DKIM key of {name}: {e}"))?;
     let pem = String::from_utf8(pem).map_err(|e| anyhow::anyhow!("DKIM key of {name}: {e}"))?;
     Ok(Some((selector, pem)))

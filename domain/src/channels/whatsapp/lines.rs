@@ -35,7 +35,7 @@ pub struct LineUpdate {
 /// The longest access token stored (Meta's are a few hundred characters).
 pub const MAX_TOKEN_CHARS: usize = 4096;
 
-fn token_aad(organization_id: Uuid) -> String {
+pub(crate) fn token_aad(organization_id: Uuid) -> String {
     format!("organizations:whatsapp_access_token:{organization_id}")
 }
 
