@@ -226,6 +226,31 @@ pub struct WhatsappMessage {
     template: Option<WhatsappTemplateDoc>,
 }
 
+/// `GET /v1/account/whatsapp-cloud-line` (a session route, members:read), and the answer of its PATCH.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WhatsappCloudLine {
+    /// The organization's own phone number id, or null when it sends from the platform line.
+    #[schema(example = "106540352242922")]
+    whatsapp_phone_number_id: Option<String>,
+    /// True when the organization has no phone number id of its own.
+    uses_platform_default: bool,
+    /// Whether the platform line can send (its phone number id and token are set).
+    platform_line_configured: bool,
+}
+
+/// `PATCH /v1/account/whatsapp-cloud-line` (members:write): at least one field; null clears it. The
+/// token is stored encrypted and never returned; a phone number id another organization holds
+/// answers 409 `WHATSAPP_PHONE_NUMBER_ID_IN_USE`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WhatsappCloudLineUpdate {
+    /// Meta's phone number id (digits).
+    whatsapp_phone_number_id: Option<String>,
+    /// The line's access token; without one the platform's token is used.
+    whatsapp_access_token: Option<String>,
+}
+
 #[derive(Serialize, ToSchema)]
 struct MessageErrorDoc {
     code: String,
@@ -312,6 +337,8 @@ impl Modify for ApiKeyAuth {
         EmailMessage,
         WhatsappSend,
         WhatsappMessage,
+        WhatsappCloudLine,
+        WhatsappCloudLineUpdate,
         WebhookEvent,
         SmsOptOutEvent
     )),

@@ -124,11 +124,22 @@ async fn health_metrics_openapi_and_docs_are_served() {
         "/v1/public/sms/send",
         "/v1/public/sms/batch",
         "/v1/public/sms/{id}/timeline",
+        "/v1/public/whatsapp/send",
+        "/v1/public/whatsapp/{id}/cancel",
         "/v1/public/key",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
-    for schema in ["WebhookEvent", "SmsOptOutEvent", "SmsMessage", "ErrorBody"] {
+    for schema in [
+        "WebhookEvent",
+        "SmsOptOutEvent",
+        "SmsMessage",
+        "ErrorBody",
+        "WhatsappSend",
+        "WhatsappMessage",
+        "WhatsappCloudLine",
+        "WhatsappCloudLineUpdate",
+    ] {
         assert!(
             doc["components"]["schemas"].get(schema).is_some(),
             "{schema} missing"
