@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use domain::Config;
+use domain::{Config, wakes::Wakes};
 use sqlx::PgPool;
 use tokio::{net::TcpListener, sync::watch};
 
@@ -71,6 +71,8 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<PgPool> {
 pub struct Application {
     pub pool: PgPool,
     listen_pool: PgPool,
+    /// Queue wake-ups, shared by the roles of this process.
+    wakes: Wakes,
     pub config: Arc<Config>,
     listener: Option<TcpListener>,
     roles: Roles,
@@ -102,6 +104,7 @@ impl Application {
         Ok(Application {
             pool,
             listen_pool,
+            wakes: Wakes::default(),
             config: Arc::new(config),
             listener,
             roles,
@@ -124,8 +127,10 @@ impl Application {
             let _ = rx.wait_for(|s| *s).await;
         };
         let mut tasks = RoleTasks::new();
+        tokio::spawn(self.wakes.clone().announce(self.pool.clone()));
         if let Some(listener) = self.listener {
-            let state = api::AppState::new(self.pool.clone(), self.config.clone());
+            let state =
+                api::AppState::new(self.pool.clone(), self.config.clone(), self.wakes.clone());
             tracing::info!(addr = %listener.local_addr()?, "API listening");
             let served = api::serve(
                 listener,
@@ -146,6 +151,7 @@ impl Application {
                 self.pool.clone(),
                 self.listen_pool.clone(),
                 self.config.clone(),
+                self.wakes.clone(),
             );
             let ran = worker::run(ctx, signal(stop.clone()));
             tasks.spawn(async move { ("worker monitor", ran.await) });
@@ -154,8 +160,9 @@ impl Application {
             let pool = self.pool.clone();
             let settings = scheduler::Settings::from_config(&self.config);
             let stop = signal(stop.clone());
+            let wakes = self.wakes.clone();
             tasks.spawn(async move {
-                scheduler::run(pool, settings, stop).await;
+                scheduler::run(pool, settings, wakes, stop).await;
                 ("scheduler", Ok(()))
             });
         }

@@ -44,11 +44,14 @@ pub struct AppState {
     /// Test events and manual retries, per endpoint.
     endpoint_actions: Arc<RateLimiter>,
     keys: Arc<KeyCache>,
+    /// Queue wake-ups: what a request pushed wakes its queue once the request is answered.
+    wakes: domain::wakes::Wakes,
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, config: Arc<Config>) -> Self {
+    pub fn new(pool: PgPool, config: Arc<Config>, wakes: domain::wakes::Wakes) -> Self {
         AppState {
+            wakes,
             sessions: SessionIssuer::new(&config.jwt_secret, config.session_ttl),
             rate_limiter: Arc::new(RateLimiter::new(
                 config.rate_limit_per_second,
@@ -127,6 +130,15 @@ pub(crate) fn meter<C: extract::Caller>(
         .into_result()?)
 }
 
+/// Wakes the queues a request pushed to once it is answered (its transaction committed).
+async fn wake_after(
+    State(state): State<AppState>,
+    req: Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    state.wakes.around(next.run(req)).await
+}
+
 pub fn router(state: AppState) -> Router {
     let metrics_here = state.config.metrics_bind_addr.is_none();
     let public = routes::public_routes()
@@ -145,6 +157,7 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .route_layer(middleware::from_fn(telemetry::record_metrics))
+        .route_layer(middleware::from_fn_with_state(state.clone(), wake_after))
         .fallback(|| async { ApiError::RouteNotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::new())

@@ -20,7 +20,12 @@ impl Job for BenchNoop {
     const QUEUE: &'static str = "herald.bench.noop";
 }
 
+/// Jobs the no-op handler completed: counted in the worker, as graphile-worker's script counts its
+/// own, rather than by querying the jobs table while it drains.
+static DONE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 async fn noop(_: BenchNoop) -> Result<(), BoxDynError> {
+    DONE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }
 
@@ -41,6 +46,7 @@ async fn herald(args: &Args, pool: &PgPool) -> anyhow::Result<f64> {
         .await?;
     }
     drop(conn);
+    DONE.store(0, std::sync::atomic::Ordering::Relaxed);
     let worker_pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(10)
         .connect_with(pool.connect_options().as_ref().clone())
@@ -55,6 +61,7 @@ async fn herald(args: &Args, pool: &PgPool) -> anyhow::Result<f64> {
             .backend(worker::storage::<BenchNoop>(
                 &wp,
                 &lp,
+                &domain::wakes::Wakes::default(),
                 heartbeat,
                 CONCURRENCY,
             ))
@@ -67,14 +74,9 @@ async fn herald(args: &Args, pool: &PgPool) -> anyhow::Result<f64> {
         let _ = stop_rx.await;
         Ok(())
     }));
-    let total = args.jobs as i64;
+    let total = args.jobs;
     loop {
-        let done: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM apalis.jobs WHERE job_type = $1 AND status = 'Done'",
-        )
-        .bind(BenchNoop::QUEUE)
-        .fetch_one(pool)
-        .await?;
+        let done = DONE.load(std::sync::atomic::Ordering::Relaxed);
         if done >= total {
             break;
         }

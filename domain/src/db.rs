@@ -48,9 +48,12 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
     let opts = PgConnectOptions::from_str(url)?
         .application_name("herald")
         .log_statements(tracing::log::LevelFilter::Trace);
+    // No ping before each acquire: a dead connection fails its statement, which is retried or
+    // answered 503 like any database error, instead of every statement paying a round trip.
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
         .connect_with(opts)
         .await?)
 }
@@ -66,9 +69,15 @@ pub fn listen_pool(url: &str) -> anyhow::Result<PgPool> {
         .connect_lazy_with(opts))
 }
 
+/// Applies Herald's migrations and the queue's, then drops the queue's per-row NOTIFY trigger
+/// (which every run of the queue's migrations may bring back): wake-ups go out after commit
+/// instead (`wakes`).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     migrator().run(pool).await?;
     apalis_postgres::PostgresStorage::setup(pool).await?;
+    sqlx::query("DROP TRIGGER IF EXISTS notify_workers ON apalis.jobs")
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

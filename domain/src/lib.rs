@@ -18,6 +18,7 @@ pub mod signatures;
 #[cfg(test)]
 mod test_vectors;
 mod values;
+pub mod wakes;
 pub mod webhooks;
 
 pub use channels::{email, sms, whatsapp};

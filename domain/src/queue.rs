@@ -64,6 +64,7 @@ pub async fn push_all<J: Job>(
         return Ok(());
     }
     apalis_postgres::queries::push_tasks(conn, J::QUEUE, tasks).await?;
+    crate::wakes::pushed(J::QUEUE);
     Ok(())
 }
 

@@ -7,7 +7,7 @@ mod webhooks;
 
 use std::sync::Arc;
 
-use domain::Config;
+use domain::{Config, wakes::Wakes};
 use sqlx::PgPool;
 
 pub use handlers::{poll_status, process_inbound, process_receipt, send_message};
@@ -22,10 +22,12 @@ pub struct JobContext {
     pub config: Arc<Config>,
     pub providers: Arc<providers::Providers>,
     pub webhooks: Arc<webhooks::WebhookSender>,
+    /// This process's queue wake-ups.
+    pub wakes: Wakes,
 }
 
 impl JobContext {
-    pub fn new(pool: PgPool, listen_pool: PgPool, config: Arc<Config>) -> Self {
+    pub fn new(pool: PgPool, listen_pool: PgPool, config: Arc<Config>, wakes: Wakes) -> Self {
         let providers = Arc::new(providers::Providers::from_config(&config, pool.clone()));
         let webhooks = Arc::new(webhooks::WebhookSender::new(&config));
         JobContext {
@@ -34,6 +36,7 @@ impl JobContext {
             config,
             providers,
             webhooks,
+            wakes,
         }
     }
 }

@@ -246,14 +246,20 @@ async fn run_duty(pool: &PgPool, settings: &Settings, duty: Duty) -> domain::Res
     Ok(n)
 }
 
-pub async fn run(pool: PgPool, settings: Settings, shutdown: impl Future<Output = ()>) {
+pub async fn run(
+    pool: PgPool,
+    settings: Settings,
+    wakes: domain::wakes::Wakes,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     let mut tick = tokio::time::interval(TICK);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tick.tick() => {
-                run_once(&pool, &settings).await;
+                // Jobs a duty pushes (a rescued send, a redriven job) wake their queue after it.
+                wakes.around(run_once(&pool, &settings)).await;
             }
         }
     }

@@ -91,7 +91,12 @@ async fn a_message_left_processing_past_its_lease_is_sent_again_with_a_note() {
     assert_eq!(jobs, 1, "one re-send, even when the scheduler runs twice");
 
     let listen = domain::db::listen_pool(&app.database_url).unwrap();
-    let ctx = jobs::JobContext::new(app.pool.clone(), listen, std::sync::Arc::new(config));
+    let ctx = jobs::JobContext::new(
+        app.pool.clone(),
+        listen,
+        std::sync::Arc::new(config),
+        domain::wakes::Wakes::default(),
+    );
     let (stop, rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(worker::run(ctx, async move {
         let mut rx = rx;
@@ -197,4 +202,63 @@ async fn scheduler_duties_bury_dead_jobs_disable_failing_endpoints_and_expire_ol
         .await,
         1
     );
+}
+
+#[tokio::test]
+async fn the_queues_per_row_notify_trigger_stays_gone_after_every_migration_run() {
+    let app = spawn_app_with(herald::Roles::API, |_| {}).await;
+    for _ in 0..2 {
+        domain::db::migrate(&app.pool).await.unwrap();
+        let triggers: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'apalis.jobs'::regclass AND NOT tgisinternal",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(triggers, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_push_wakes_its_queue_after_commit_in_process_and_in_apaliss_own_form() {
+    use domain::{queue::Job, wakes::Wakes};
+    use futures::StreamExt;
+    use sqlx::Connection;
+
+    let pool = domain::db::connect(&fresh_database().await, 3)
+        .await
+        .unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener.listen("apalis::job::insert").await.unwrap();
+    let wakes = Wakes::default();
+    tokio::spawn(wakes.clone().announce(pool.clone()));
+    let mut local = wakes.stream(SendMessage::QUEUE);
+    let mut conn = pool.acquire().await.unwrap();
+    wakes
+        .around(async {
+            let mut tx = conn.begin().await.unwrap();
+            let job = SendMessage {
+                message_id: uuid::Uuid::now_v7(),
+                attempt: 0,
+            };
+            queue::push(&mut tx, job, None).await.unwrap();
+            tx.commit().await.unwrap();
+            // Nothing is announced while the work that pushed is still running.
+            let early = tokio::time::timeout(Duration::from_millis(200), listener.recv()).await;
+            assert!(early.is_err(), "announced before the work was done");
+        })
+        .await;
+    let woken = tokio::time::timeout(Duration::from_secs(1), local.next()).await;
+    assert!(woken.is_ok(), "this process's workers are woken in-process");
+    let note = tokio::time::timeout(Duration::from_secs(5), listener.recv())
+        .await
+        .expect("other processes are woken")
+        .unwrap();
+    let event: apalis_postgres::InsertEvent = serde_json::from_str(note.payload()).unwrap();
+    assert_eq!(event.job_type, SendMessage::QUEUE);
+    // One announcement per woken queue, not one per job.
+    let more = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
+    assert!(more.is_err(), "one wake-up was announced twice");
 }

@@ -5,7 +5,10 @@ use std::{future::Future, time::Duration};
 
 use apalis::prelude::*;
 use apalis_postgres::{Config as QueueConfig, PostgresStorage, Pubsub};
-use domain::queue::{DeliverWebhook, Job, PollStatus, ProcessInbound, ProcessReceipt, SendMessage};
+use domain::{
+    queue::{DeliverWebhook, Job, PollStatus, ProcessInbound, ProcessReceipt, SendMessage},
+    wakes::Wakes,
+};
 use jobs::JobContext;
 
 /// A worker that misses three heartbeats (`QUEUE_HEARTBEAT`, 10 s by default) is presumed dead and
@@ -14,8 +17,9 @@ use jobs::JobContext;
 /// never has its running jobs taken from it.
 use domain::config::MISSED_HEARTBEATS;
 
-/// Pub/sub wakes a worker within milliseconds for jobs due now; polling finds scheduled jobs,
-/// retries and delayed receipts (`run_at` has whole-second resolution).
+/// This process's own pushes wake its workers in-process, other processes' through LISTEN (both
+/// after commit: `domain::wakes`); polling finds scheduled jobs, retries and delayed receipts
+/// (`run_at` has whole-second resolution), and anything a wake-up missed.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The queue backend of one job type, configured as every Herald worker uses it (the benchmark's
@@ -23,6 +27,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 pub fn storage<J: Job>(
     pool: &sqlx::PgPool,
     listen_pool: &sqlx::PgPool,
+    wakes: &Wakes,
     heartbeat: Duration,
     concurrency: usize,
 ) -> PollWith<PostgresStorage<J>, Strategy> {
@@ -35,6 +40,7 @@ pub fn storage<J: Job>(
         .missed_heartbeats(MISSED_HEARTBEATS as usize);
     let pool = pool.clone();
     let strategy = Strategy::new()
+        .stream(wakes.stream(J::QUEUE))
         .stream(Pubsub::new(listen_pool.clone(), J::QUEUE.to_owned()))
         .interval(POLL_INTERVAL);
     PostgresStorage::<J>::new(&pool)
@@ -62,6 +68,7 @@ macro_rules! queue_worker {
                 .backend(storage::<$job>(
                     &ctx.pool,
                     &ctx.listen_pool,
+                    &ctx.wakes,
                     ctx.config.queue_heartbeat,
                     concurrency,
                 ))
@@ -69,7 +76,11 @@ macro_rules! queue_worker {
                 .catch_panic()
                 .timeout(timeout)
                 .data(ctx.clone())
-                .build($handler)
+                // What a job pushes wakes its queue once the job is done (its commits made).
+                .build(|job: $job, ctx: Data<JobContext>| async move {
+                    let wakes = ctx.wakes.clone();
+                    wakes.around($handler(job, ctx)).await
+                })
         })
     }};
 }
