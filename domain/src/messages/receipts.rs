@@ -163,6 +163,9 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
     .bind(&r.provider_message_id)
     .bind(&r.channel)
     .bind(r.organization_id)
+    // Planned for each call: a generic plan cached while the table was nearly empty took the
+    // (channel, recipient) index for `channel = $3` and read every message of the channel.
+    .persistent(false)
     .fetch_optional(&mut *tx)
     .await?;
     let outcome = match message_id {
