@@ -141,7 +141,8 @@ pub struct WebhookSettings {
     pub allow_private_targets: bool,
     /// Deliveries in flight at once per endpoint, per worker process.
     pub endpoint_concurrency: usize,
-    /// Deliveries in flight at once, per worker process.
+    /// Deliveries in flight at once, per worker process. A delivery waiting on its receiver holds
+    /// no core and no database connection, so this is sized for I/O: hundreds.
     pub concurrency: usize,
     pub timeout: Duration,
     /// An endpoint whose every attempt has failed for this long is disabled.
@@ -732,7 +733,7 @@ fn webhook_settings(src: &dyn Source) -> Result<WebhookSettings, ConfigError> {
         retry_schedule,
         allow_private_targets: boolean(src, "WEBHOOK_ALLOW_PRIVATE_TARGETS", false)?,
         endpoint_concurrency: positive(src, "WEBHOOK_ENDPOINT_CONCURRENCY", 20usize)?,
-        concurrency: positive(src, "WEBHOOK_CONCURRENCY", 64usize)?,
+        concurrency: positive(src, "WEBHOOK_CONCURRENCY", 256usize)?,
         timeout: duration(src, "WEBHOOK_TIMEOUT", Duration::from_secs(15))?,
         disable_after: duration(
             src,

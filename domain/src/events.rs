@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     Result,
+    queue::{self, DeliverWebhook},
     webhooks::{self, OutEvent},
 };
 
@@ -49,12 +50,34 @@ pub async fn record(conn: &mut PgConnection, e: Entry<'_>) -> Result<Recorded> {
     Ok(Recorded { id, occurred_at })
 }
 
-/// Records a customer-visible event and, in the same transaction, its webhook deliveries with `data`
+/// Records a customer-visible event and, in the same statement, its webhook deliveries with `data`
 /// frozen as it is now.
 pub async fn publish(conn: &mut PgConnection, e: Entry<'_>, data: &Value) -> Result<Uuid> {
-    let (organization_id, event_type) = (e.organization_id, e.event_type.to_owned());
-    let r = record(conn, e).await?;
-    let event = OutEvent::new(r.id, &event_type, r.occurred_at, organization_id, data);
-    webhooks::fan_out(conn, organization_id, &[event]).await?;
-    Ok(r.id)
+    let id = Uuid::now_v7();
+    let occurred_at = Utc::now();
+    let event = OutEvent::new(id, e.event_type, occurred_at, e.organization_id, data);
+    let deliveries: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "WITH event_in AS (
+             INSERT INTO events (id, organization_id, message_id, type, status, detail, provider_answer, occurred_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ),
+         {}
+         SELECT count(*) FROM fanned",
+        webhooks::fan_out_sql("$2", "ARRAY[$1::uuid]", "ARRAY[$4::text]", "ARRAY[$9::text]")
+    )))
+    .bind(id)
+    .bind(e.organization_id)
+    .bind(e.message_id)
+    .bind(e.event_type)
+    .bind(e.status)
+    .bind(e.detail)
+    .bind(e.provider_answer)
+    .bind(occurred_at)
+    .bind(&event.payload)
+    .fetch_one(&mut *conn)
+    .await?;
+    if deliveries > 0 {
+        queue::pushed::<DeliverWebhook>();
+    }
+    Ok(id)
 }

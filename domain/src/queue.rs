@@ -68,6 +68,46 @@ pub async fn push_all<J: Job>(
     Ok(())
 }
 
+/// Notes that jobs of `J` were written by a statement of the caller's own (`insert_sql`), so that
+/// its queue is woken once the work in hand is done.
+pub fn pushed<J: Job>() {
+    crate::wakes::pushed(J::QUEUE);
+}
+
+/// The values of jobs for `insert_sql`, an array each: ids (ULIDs, as apalis reads them) and
+/// payloads.
+pub struct JobRows {
+    pub ids: Vec<String>,
+    pub payloads: Vec<Vec<u8>>,
+}
+
+pub fn job_rows<J: Job>(jobs: impl IntoIterator<Item = J>) -> JobRows {
+    let (ids, payloads) = jobs
+        .into_iter()
+        .map(|job| {
+            (
+                ulid::Ulid::generate().to_string(),
+                serde_json::to_vec(&job).expect("job payloads serialize"),
+            )
+        })
+        .unzip();
+    JobRows { ids, payloads }
+}
+
+/// An `INSERT` of `J` jobs, one for each row of `rows` (a query giving `(id text, payload bytea,
+/// run_at timestamptz)`), for a statement that writes them together with what they act on (a
+/// data-modifying `WITH`); it returns the jobs' ids. The caller then calls `pushed::<J>()`.
+pub fn insert_sql<J: Job>(rows: &str) -> String {
+    format!(
+        "INSERT INTO apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, priority)
+         SELECT j.id, '{queue}', j.payload, 'Pending', 0, {max}, coalesce(j.run_at, now()), 0
+         FROM ({rows}) AS j(id, payload, run_at)
+         RETURNING id",
+        queue = J::QUEUE,
+        max = J::MAX_ATTEMPTS
+    )
+}
+
 pub async fn push<J: Job>(
     conn: &mut PgConnection,
     job: J,

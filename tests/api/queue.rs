@@ -1,6 +1,8 @@
 use std::time::Duration;
 
 use domain::queue::{self, SendMessage};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -261,4 +263,143 @@ async fn a_push_wakes_its_queue_after_commit_in_process_and_in_apaliss_own_form(
     // One announcement per woken queue, not one per job.
     let more = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
     assert!(more.is_err(), "one wake-up was announced twice");
+}
+
+#[tokio::test]
+async fn an_accept_writes_its_message_event_job_and_deliveries_together_and_answers_what_it_stored()
+{
+    // The API alone: no worker moves the messages on, so each reads back exactly as accepted.
+    let app = spawn_app_with(herald::Roles::API, |s| {
+        s.insert("WEBHOOK_ALLOW_PRIVATE_TARGETS".into(), "true".into());
+    })
+    .await;
+    let (tenant, _) = app.sms_tenant("Acme").await;
+    let key = app
+        .api_key(
+            &tenant,
+            &[
+                "send:sms",
+                "read:sms",
+                "send:email",
+                "read:email",
+                "send:whatsapp",
+                "read:whatsapp",
+            ],
+        )
+        .await;
+    let (every, _) =
+        crate::webhooks::endpoint(&app, &tenant, "http://127.0.0.1:9/all".into(), json!([])).await;
+    let (emails, _) = crate::webhooks::endpoint(
+        &app,
+        &tenant,
+        "http://127.0.0.1:9/emails".into(),
+        json!(["email_queued"]),
+    )
+    .await;
+    // Nanoseconds in `scheduledAt`: the answer keeps what the database keeps, microseconds.
+    let at = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let sends = [
+        (
+            "sms",
+            json!({"to": "+2348067000111", "body": "Your code is 1234", "senderId": "Herald", "externalId": "o-1", "scheduledAt": at}),
+        ),
+        (
+            "emails",
+            json!({"from": "Acme <hello@acme.test>", "to": ["a@example.com", "B <b@example.com>"], "subject": "Receipt", "text": "Thanks", "scheduledAt": at}),
+        ),
+        (
+            "whatsapp",
+            json!({"to": "+2348067000112", "type": "template", "scheduledAt": at, "template": {"name": "order_update", "language": "en_US",
+                "components": [{"type": "body", "parameters": [{"type": "text", "text": "7"}]}]}}),
+        ),
+    ];
+    let mut answers = Vec::new();
+    for (channel, body) in sends {
+        let res = app
+            .post(&format!("/v1/public/{channel}/send"), Some(&key), body)
+            .await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED, "{channel}");
+        let answer: Value = res.json().await.unwrap();
+        let id = answer["id"].as_str().unwrap().to_owned();
+        let stored = app.message_on(channel, &key, &id).await;
+        assert_eq!(answer, stored, "the 202 is the {channel} message as stored");
+        answers.push(answer);
+    }
+
+    let pool = app.pool.clone();
+    let scalar = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        scalar("SELECT count(*) FROM events WHERE type IN ('sms_queued', 'email_queued', 'whatsapp_queued')").await,
+        3
+    );
+    // Each message has its send job, due when it was scheduled, to the microsecond.
+    assert_eq!(
+        scalar(
+            "SELECT count(*) FROM apalis.jobs j JOIN messages m
+                 ON m.id = (convert_from(j.job, 'UTF8')::jsonb ->> 'message_id')::uuid
+             WHERE j.job_type = 'herald.send' AND j.status = 'Pending' AND j.run_at = m.scheduled_at
+               AND (convert_from(j.job, 'UTF8')::jsonb ->> 'attempt')::int = 0"
+        )
+        .await,
+        3
+    );
+    // One delivery per subscribed endpoint and event, each with its job, their bodies the answers.
+    let deliveries: Vec<(uuid::Uuid, uuid::Uuid, String, i64)> = sqlx::query_as(
+        "SELECT d.id, d.endpoint_id, d.payload,
+                (SELECT count(*) FROM apalis.jobs j WHERE j.job_type = 'herald.webhook' AND j.status = 'Pending'
+                    AND (convert_from(j.job, 'UTF8')::jsonb ->> 'delivery_id')::uuid = d.id)
+         FROM webhook_deliveries d ORDER BY d.created_at, d.id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(deliveries.len(), 4);
+    let to = |endpoint: &str| {
+        deliveries
+            .iter()
+            .filter(|d| d.1.to_string() == endpoint)
+            .map(|d| serde_json::from_str::<Value>(&d.2).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let datas: Vec<Value> = to(&every).into_iter().map(|p| p["data"].clone()).collect();
+    assert_eq!(datas, answers, "in order, the messages as answered");
+    let for_emails = to(&emails);
+    assert_eq!(for_emails.len(), 1);
+    assert_eq!(for_emails[0]["type"], "email_queued");
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.0.get_version_num() == 7 && d.3 == 1)
+    );
+
+    // A refused send writes nothing.
+    let res = app
+        .post(
+            "/v1/public/sms/send",
+            Some(&key),
+            json!({"to": "+2348067000113", "body": "x", "senderId": "Nobody"}),
+        )
+        .await;
+    assert_error(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "SENDER_ID_NOT_APPROVED",
+    )
+    .await;
+    assert_eq!(scalar("SELECT count(*) FROM messages").await, 3);
+    assert_eq!(
+        scalar("SELECT count(*) FROM events WHERE message_id IS NOT NULL").await,
+        3
+    );
+    assert_eq!(scalar("SELECT count(*) FROM apalis.jobs").await, 7);
+    assert_eq!(scalar("SELECT count(*) FROM webhook_deliveries").await, 4);
 }

@@ -1,10 +1,10 @@
 //! The one accept path every channel's send and batch routes take: idempotency first, validation
-//! into channel-neutral new messages, the channel's rules that need the database, then one
-//! transaction with one multi-row insert per table, one job push and the webhook fan-out.
+//! into channel-neutral new messages, the channel's rules that need the database in one read, then
+//! one statement writing the messages, their first events, their jobs and their webhook deliveries.
 
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -14,7 +14,6 @@ use super::{Channel, NewMessage, insert_queued};
 use crate::{
     Config, Error, Errors, FieldError, Result,
     idempotency::{Claim, IdempotencyKey},
-    queue::{self, SendMessage},
 };
 
 /// Messages one batch may hold.
@@ -40,7 +39,8 @@ pub trait ChannelSend: Send + Sync + 'static {
         errors: &mut Errors,
     ) -> Option<Self::Valid>;
 
-    /// The rules that need the database, for every item at once: one error per failing item.
+    /// The rules that need the database, for every item at once, in one statement: one error per
+    /// failing item.
     fn check_rules(
         conn: &mut PgConnection,
         config: &Config,
@@ -51,11 +51,13 @@ pub trait ChannelSend: Send + Sync + 'static {
     fn into_new_message(valid: Self::Valid) -> NewMessage;
 }
 
-/// Parses a `scheduledAt`: RFC 3339, not in the past, at most 30 days ahead.
+/// Parses a `scheduledAt`: RFC 3339, not in the past, at most 30 days ahead; kept to the
+/// microsecond, as the database keeps it (the answer to a send is built before it is stored).
 fn parse_schedule(raw: &str, now: DateTime<Utc>) -> std::result::Result<DateTime<Utc>, String> {
     let at = DateTime::parse_from_rfc3339(raw)
         .map_err(|_| "must be an RFC 3339 timestamp".to_string())?
-        .with_timezone(&Utc);
+        .with_timezone(&Utc)
+        .trunc_subsecs(6);
     if at < now {
         return Err("must not be in the past".into());
     }
@@ -98,9 +100,13 @@ pub struct Accepted {
     pub replayed: bool,
 }
 
-/// Validates, stores and enqueues messages of channel `C` in one transaction: the messages, their
-/// first timeline entries, their send jobs (due at `scheduledAt` when set) and their webhook
-/// deliveries. Never calls a provider. `batch` answers `{data: […]}` and names fields by item.
+/// Validates, stores and enqueues messages of channel `C`: the messages, their first timeline
+/// entries, their send jobs (due at `scheduledAt` when set) and their webhook deliveries. Never
+/// calls a provider. `batch` answers `{data: […]}` and names fields by item.
+///
+/// Without an idempotency key that is two statements and no transaction: the channel's rules in
+/// one read, and every write in one statement, atomic on its own. A key adds its claim and its
+/// stored answer, in one transaction with the writes.
 pub async fn accept<C: ChannelSend>(
     pool: &PgPool,
     config: &Config,
@@ -109,18 +115,41 @@ pub async fn accept<C: ChannelSend>(
     batch: bool,
     idempotency: Option<IdempotencyKey>,
 ) -> Result<Accepted> {
+    let Some(key) = idempotency else {
+        let mut conn = pool.acquire().await?;
+        let body =
+            validate_and_insert::<C>(&mut conn, config, organization_id, &requests, batch).await?;
+        return Ok(Accepted {
+            body,
+            replayed: false,
+        });
+    };
     // A replay answers what the first request was answered, even when its body would no longer
     // pass (a `scheduledAt` that has since passed): the key is looked up before validation. A
     // fresh key's row is rolled back with the transaction when validation then fails.
     let mut tx = pool.begin().await?;
-    if let Some(key) = &idempotency
-        && let Claim::Replay { body } = key.claim(&mut tx, organization_id).await?
-    {
+    if let Claim::Replay { body } = key.claim(&mut tx, organization_id).await? {
         return Ok(Accepted {
             body,
             replayed: true,
         });
     }
+    let body = validate_and_insert::<C>(&mut tx, config, organization_id, &requests, batch).await?;
+    key.store(&mut tx, organization_id, &body).await?;
+    tx.commit().await?;
+    Ok(Accepted {
+        body,
+        replayed: false,
+    })
+}
+
+async fn validate_and_insert<C: ChannelSend>(
+    conn: &mut PgConnection,
+    config: &Config,
+    organization_id: Uuid,
+    requests: &[C::Request],
+    batch: bool,
+) -> Result<Value> {
     let now = Utc::now();
     let mut errors = Errors::default();
     let items: Vec<Option<C::Valid>> = requests
@@ -137,7 +166,7 @@ pub async fn accept<C: ChannelSend>(
         .collect();
     errors.finish()?;
     let items: Vec<C::Valid> = items.into_iter().map(|i| i.expect("validated")).collect();
-    let failures = C::check_rules(&mut tx, config, organization_id, &items).await?;
+    let failures = C::check_rules(conn, config, organization_id, &items).await?;
     if let Some((_, first)) = failures.first() {
         if !batch {
             return Err(Error::Rule {
@@ -157,35 +186,14 @@ pub async fn accept<C: ChannelSend>(
         ));
     }
     let created = insert_queued(
-        &mut tx,
+        conn,
         organization_id,
         items.into_iter().map(C::into_new_message).collect(),
     )
     .await?;
-    queue::push_all(
-        &mut tx,
-        created.iter().map(|m| {
-            (
-                SendMessage {
-                    message_id: m.id,
-                    attempt: 0,
-                },
-                m.scheduled_at,
-            )
-        }),
-    )
-    .await?;
-    let body = if batch {
+    Ok(if batch {
         json!({ "data": created })
     } else {
         serde_json::to_value(&created[0]).expect("messages serialize")
-    };
-    if let Some(key) = &idempotency {
-        key.store(&mut tx, organization_id, &body).await?;
-    }
-    tx.commit().await?;
-    Ok(Accepted {
-        body,
-        replayed: false,
     })
 }

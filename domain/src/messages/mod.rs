@@ -17,6 +17,6 @@ pub use status::{Channel, Status};
 pub(crate) use store::load;
 pub use store::{
     Change, ListFilter, Message, MessageError, NewMessage, TimelineEntry, Transition, add_entry,
-    cancel, get, get_any, insert_queued, list_query, load_for_update, record_engagement, timeline,
+    cancel, get, get_any, insert_queued, list_query, load_for_claim, record_engagement, timeline,
     transition,
 };

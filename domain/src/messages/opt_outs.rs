@@ -81,36 +81,13 @@ async fn emit(
     Ok(())
 }
 
-/// Whether a handset has opted out of an organization's messages of `channel`.
-pub async fn is_opted_out(
-    conn: &mut PgConnection,
-    organization_id: Uuid,
-    channel: Channel,
-    phone: &str,
-) -> Result<bool> {
-    Ok(
-        !opted_out_among(conn, organization_id, channel, &[phone.to_owned()])
-            .await?
-            .is_empty(),
-    )
-}
-
-/// The numbers among `phones` that opted out of the organization's messages of `channel`.
-pub async fn opted_out_among(
-    conn: &mut PgConnection,
-    organization_id: Uuid,
-    channel: Channel,
-    phones: &[String],
-) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
+/// The query for the numbers among `phones` (an array) that opted out of the organization's
+/// messages of `channel`, its parameters named, for a channel's one rules read.
+pub(crate) fn opted_out_sql(organization_id: &str, channel: &str, phones: &str) -> String {
+    format!(
         "SELECT phone_number FROM opt_outs
-         WHERE organization_id = $1 AND channel = $2 AND phone_number = ANY($3)",
+         WHERE organization_id = {organization_id} AND channel = {channel} AND phone_number = ANY ({phones})"
     )
-    .bind(organization_id)
-    .bind(channel.as_str())
-    .bind(phones)
-    .fetch_all(&mut *conn)
-    .await?)
 }
 
 /// The error a send to an opted-out recipient gets (422 at accept, FAILED at the send job).

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use super::{
-    Change, Channel, Message, MessageError, Status, Transition, add_entry, load_for_update,
+    Change, Channel, Message, MessageError, Status, Transition, add_entry, load_for_claim,
     transition,
 };
 use crate::{
@@ -26,7 +26,7 @@ pub async fn claim_for_send(
     configured: &[Channel],
 ) -> Result<Option<Message>> {
     let mut tx = pool.begin().await?;
-    let message = load_for_update(&mut tx, job.message_id).await?;
+    let (message, opted_out) = load_for_claim(&mut tx, job.message_id).await?;
     let claimable = if job.attempt == 0 {
         message.status == Status::Queued
     } else {
@@ -36,7 +36,7 @@ pub async fn claim_for_send(
         return Ok(None);
     }
     let provider_configured = configured.contains(&message.channel);
-    if let Some(error) = refusal(&mut tx, &message, provider_configured).await? {
+    if let Some(error) = refusal(&message, provider_configured, opted_out) {
         let change = Change {
             error: Some(error),
             ..Change::default()
@@ -84,35 +84,22 @@ pub async fn claim_for_send(
 }
 
 /// Why a message about to be claimed must not be sent, if it must not.
-async fn refusal(
-    conn: &mut PgConnection,
-    message: &Message,
-    provider_configured: bool,
-) -> Result<Option<MessageError>> {
+fn refusal(message: &Message, provider_configured: bool, opted_out: bool) -> Option<MessageError> {
     if !provider_configured {
-        return Ok(Some(MessageError {
+        return Some(MessageError {
             code: "CHANNEL_NOT_CONFIGURED".into(),
             message: format!(
                 "no provider is configured for the {} channel",
                 message.channel.as_str()
             ),
-        }));
+        });
     }
-    if matches!(message.channel, Channel::Sms | Channel::Whatsapp)
-        && super::opt_outs::is_opted_out(
-            conn,
-            message.organization_id,
-            message.channel,
-            &message.recipient,
-        )
-        .await?
-    {
-        return Ok(Some(MessageError {
-            code: "RECIPIENT_OPTED_OUT".into(),
-            message: "the recipient opted out of messages from this organization after this one was accepted".into(),
-        }));
-    }
-    Ok(None)
+    opted_out.then(|| MessageError {
+        code: "RECIPIENT_OPTED_OUT".into(),
+        message:
+            "the recipient opted out of messages from this organization after this one was accepted"
+                .into(),
+    })
 }
 
 /// Records the provider's answer (SENT with its id, or FAILED with its error) in a transaction of

@@ -1,13 +1,17 @@
 //! The `messages` store and the one function through which every status change goes.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::{Channel, Status};
-use crate::{Error, Page, Paged, Result, webhooks::OutEvent};
+use crate::{
+    Error, Page, Paged, Result,
+    queue::{self, DeliverWebhook, SendMessage},
+    webhooks::OutEvent,
+};
 
 /// A message as the API shows it: the fields every channel shares, then the channel's own.
 #[derive(Debug, Clone, Serialize)]
@@ -79,12 +83,8 @@ impl TryFrom<MessageRow> for Message {
             .ok_or_else(|| anyhow::anyhow!("message {}: unknown channel {:?}", r.id, r.channel))?;
         let status = Status::parse(&r.status)
             .ok_or_else(|| anyhow::anyhow!("message {}: unknown status {:?}", r.id, r.status))?;
-        // A channel with several recipients keeps them in its content under `to`; they are shown
-        // there once, as `to`.
         let mut content = r.content.0;
-        let to = content
-            .remove("to")
-            .unwrap_or_else(|| Value::String(r.recipient.clone()));
+        let to = shown_to(&mut content, &r.recipient);
         Ok(Message {
             id: r.id,
             channel,
@@ -109,6 +109,14 @@ impl TryFrom<MessageRow> for Message {
     }
 }
 
+/// A channel with several recipients keeps them in its content under `to`; they are shown there
+/// once, as `to`.
+fn shown_to(content: &mut Map<String, Value>, recipient: &str) -> Value {
+    content
+        .remove("to")
+        .unwrap_or_else(|| Value::String(recipient.to_owned()))
+}
+
 fn messages_of(rows: Vec<MessageRow>) -> Result<Vec<Message>> {
     rows.into_iter().map(Message::try_from).collect()
 }
@@ -127,15 +135,18 @@ pub struct NewMessage {
     pub private_content: Option<Value>,
 }
 
-/// Inserts messages as QUEUED with their first timeline entries: one multi-row insert per table.
+/// Inserts messages as QUEUED, in one statement that needs no transaction around it: the messages,
+/// their first timeline entries, their send jobs (due at `scheduledAt` when set) and their webhook
+/// deliveries with those deliveries' jobs. The messages are answered as built here, which is what
+/// the statement stores (times in the database's microseconds).
 pub async fn insert_queued(
     conn: &mut PgConnection,
     organization_id: Uuid,
     items: Vec<NewMessage>,
 ) -> Result<Vec<Message>> {
-    let now = Utc::now();
+    let now = Utc::now().trunc_subsecs(6);
     let n = items.len();
-    let ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+    let mut ids = Vec::with_capacity(n);
     let mut channel = Vec::with_capacity(n);
     let mut recipient = Vec::with_capacity(n);
     let mut sender = Vec::with_capacity(n);
@@ -145,9 +156,38 @@ pub async fn insert_queued(
     let mut search = Vec::with_capacity(n);
     let mut scheduled = Vec::with_capacity(n);
     let mut private = Vec::with_capacity(n);
+    let mut event_ids = Vec::with_capacity(n);
     let mut event_types = Vec::with_capacity(n);
+    let mut payloads = Vec::with_capacity(n);
+    let mut messages = Vec::with_capacity(n);
     for m in items {
-        event_types.push(m.channel.event_type(Status::Queued));
+        let id = Uuid::now_v7();
+        let event_id = Uuid::now_v7();
+        let event_type = m.channel.event_type(Status::Queued);
+        let mut shown = m.content.clone();
+        let message = Message {
+            id,
+            channel: m.channel,
+            status: Status::Queued,
+            to: shown_to(&mut shown, &m.recipient),
+            external_id: m.external_id.clone(),
+            provider_message_id: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+            scheduled_at: m.scheduled_at,
+            content: shown,
+            organization_id,
+            provider: None,
+            send_attempts: 0,
+            sent_at: None,
+            recipient: m.recipient.clone(),
+        };
+        let data = serde_json::to_value(&message).expect("messages serialize");
+        payloads.push(OutEvent::new(event_id, &event_type, now, organization_id, &data).payload);
+        ids.push(id);
+        event_ids.push(event_id);
+        event_types.push(event_type);
         channel.push(m.channel.as_str());
         recipient.push(m.recipient);
         sender.push(m.sender);
@@ -157,17 +197,35 @@ pub async fn insert_queued(
         search.push(m.search_text);
         scheduled.push(m.scheduled_at);
         private.push(m.private_content);
+        messages.push(message);
     }
-    let rows = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO messages (id, organization_id, channel, status, recipient, sender, category, content,
-             external_id, search_text, scheduled_at, private_content, created_at, updated_at)
-         SELECT id, $2, channel, 'QUEUED', recipient, sender, category, content, external_id, search_text,
-             scheduled_at, private_content, $11, $11
-         FROM unnest($1::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[],
-             $9::text[], $10::timestamptz[], $12::jsonb[])
-             AS t(id, channel, recipient, sender, category, content, external_id, search_text, scheduled_at,
-                  private_content)
-         RETURNING {MESSAGE_COLUMNS}"
+    let jobs = queue::job_rows(ids.iter().map(|id| SendMessage {
+        message_id: *id,
+        attempt: 0,
+    }));
+    let deliveries: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "WITH messages_in AS (
+             INSERT INTO messages (id, organization_id, channel, status, recipient, sender, category, content,
+                 external_id, search_text, scheduled_at, private_content, created_at, updated_at)
+             SELECT id, $2, channel, 'QUEUED', recipient, sender, category, content, external_id, search_text,
+                 scheduled_at, private_content, $11, $11
+             FROM unnest($1::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[],
+                 $9::text[], $10::timestamptz[], $12::jsonb[])
+                 AS t(id, channel, recipient, sender, category, content, external_id, search_text, scheduled_at,
+                      private_content)
+         ),
+         events_in AS (
+             INSERT INTO events (id, organization_id, message_id, type, status, occurred_at)
+             SELECT id, $2, message_id, type, 'QUEUED', $11
+             FROM unnest($13::uuid[], $1::uuid[], $14::text[]) AS t(id, message_id, type)
+         ),
+         jobs_in AS ({}),
+         {}
+         SELECT count(*) FROM fanned",
+        queue::insert_sql::<SendMessage>(
+            "SELECT * FROM unnest($16::text[], $17::bytea[], $10::timestamptz[])"
+        ),
+        crate::webhooks::fan_out_sql("$2", "$13::uuid[]", "$14::text[]", "$15::text[]"),
     )))
     .bind(&ids)
     .bind(organization_id)
@@ -181,35 +239,17 @@ pub async fn insert_queued(
     .bind(&scheduled)
     .bind(now)
     .bind(&private)
-    .fetch_all(&mut *conn)
-    .await?;
-    let event_ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
-    sqlx::query(
-        "INSERT INTO events (id, organization_id, message_id, type, status, occurred_at)
-         SELECT id, $2, message_id, type, 'QUEUED', $5
-         FROM unnest($1::uuid[], $3::uuid[], $4::text[]) AS t(id, message_id, type)",
-    )
     .bind(&event_ids)
-    .bind(organization_id)
-    .bind(&ids)
     .bind(&event_types)
-    .bind(now)
-    .execute(&mut *conn)
+    .bind(&payloads)
+    .bind(&jobs.ids)
+    .bind(&jobs.payloads)
+    .fetch_one(&mut *conn)
     .await?;
-    // RETURNING does not promise the input order; callers answer in request order.
-    let mut by_id: std::collections::HashMap<Uuid, Message> =
-        messages_of(rows)?.into_iter().map(|m| (m.id, m)).collect();
-    let messages: Vec<Message> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-    let out: Vec<OutEvent> = messages
-        .iter()
-        .zip(&event_ids)
-        .zip(&event_types)
-        .map(|((m, id), t)| {
-            let data = serde_json::to_value(m).expect("messages serialize");
-            OutEvent::new(*id, t, now, organization_id, &data)
-        })
-        .collect();
-    crate::webhooks::fan_out(conn, organization_id, &out).await?;
+    queue::pushed::<SendMessage>();
+    if deliveries > 0 {
+        queue::pushed::<DeliverWebhook>();
+    }
     Ok(messages)
 }
 
@@ -401,15 +441,27 @@ pub(crate) async fn latest_to(
     .transpose()
 }
 
-pub async fn load_for_update(conn: &mut PgConnection, message_id: Uuid) -> Result<Message> {
-    sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1 FOR UPDATE"
+/// A message locked for a send's claim, and whether its recipient has since opted out of its
+/// channel (SMS and WhatsApp keep opt-outs; an email's recipients never match one): one statement.
+pub async fn load_for_claim(conn: &mut PgConnection, message_id: Uuid) -> Result<(Message, bool)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        message: MessageRow,
+        opted_out: bool,
+    }
+    let row = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS},
+                EXISTS (SELECT 1 FROM opt_outs o
+                        WHERE o.organization_id = m.organization_id AND o.channel = m.channel
+                          AND o.phone_number = m.recipient) AS opted_out
+         FROM messages m WHERE id = $1 FOR UPDATE OF m"
     )))
     .bind(message_id)
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or(Error::NotFound)?
-    .try_into()
+    .ok_or(Error::NotFound)?;
+    Ok((row.message.try_into()?, row.opted_out))
 }
 
 /// A message by id, whatever its organization (for workers, which act on behalf of all of them).

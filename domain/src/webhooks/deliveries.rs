@@ -82,32 +82,29 @@ async fn insert_deliveries(
     .await
 }
 
-/// Creates one delivery (and its job) per enabled endpoint of the organization subscribed to each
-/// event, on the caller's transaction.
-pub async fn fan_out(
-    conn: &mut PgConnection,
-    organization_id: Uuid,
-    events: &[OutEvent],
-) -> Result<()> {
-    let endpoints: Vec<(Uuid, Vec<String>)> = sqlx::query_as(
-        "SELECT id, event_types FROM webhook_endpoints WHERE organization_id = $1 AND enabled",
+/// The fan-out, as `WITH` items of the statement that writes its events: one delivery per enabled
+/// endpoint of organization `org` subscribed to each event (the events' ids, types and payloads in
+/// the array expressions `ids`, `types` and `payloads`), and one delivery job each. The statement
+/// can `SELECT count(*) FROM fanned` to learn whether the webhook queue needs waking. One statement
+/// whatever the number of endpoints: reading them first would be a round trip of its own.
+pub(crate) fn fan_out_sql(org: &str, ids: &str, types: &str, payloads: &str) -> String {
+    let jobs = queue::insert_sql::<DeliverWebhook>(
+        "SELECT apalis.generate_ulid(), convert_to(jsonb_build_object('delivery_id', id)::text, 'UTF8'),
+                NULL::timestamptz
+         FROM deliveries_in",
+    );
+    format!(
+        "deliveries_in AS (
+             INSERT INTO webhook_deliveries (id, organization_id, endpoint_id, event_id, event_type, payload, status, next_attempt_at)
+             SELECT herald_uuid_v7(), {org}, w.id, t.id, t.type, t.payload, 'PENDING', now()
+             FROM unnest({ids}, {types}, {payloads}) AS t(id, type, payload)
+             JOIN webhook_endpoints w ON w.organization_id = {org} AND w.enabled
+                 AND (cardinality(w.event_types) = 0 OR t.type = ANY (w.event_types))
+             ON CONFLICT (endpoint_id, event_id) DO NOTHING
+             RETURNING id
+         ),
+         fanned AS ({jobs})"
     )
-    .bind(organization_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    if endpoints.is_empty() {
-        return Ok(());
-    }
-    let rows = events
-        .iter()
-        .flat_map(|ev| {
-            endpoints
-                .iter()
-                .filter(move |(_, types)| types.is_empty() || types.contains(&ev.event_type))
-                .map(move |(id, _)| (*id, ev))
-        })
-        .collect();
-    insert_deliveries(conn, organization_id, rows).await
 }
 
 /// Sends a `webhook_test` event to one endpoint, whatever its event types and enabled flag.
@@ -301,17 +298,32 @@ pub enum Claim {
 /// duplicate, or a job rescued from a dead worker before the lease ran out) comes back when the
 /// lease ends, so no delivery is left PENDING without a job.
 pub async fn claim(pool: &PgPool, id: Uuid, lease: Duration) -> Result<Claim> {
-    let row: Option<(Uuid, Uuid, String, String, i32)> = sqlx::query_as(
-        "UPDATE webhook_deliveries SET lease_until = now() + make_interval(secs => $2::bigint / 1000.0)
-         WHERE id = $1 AND status = 'PENDING' AND (lease_until IS NULL OR lease_until < now())
-           AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '1 second')
-         RETURNING endpoint_id, event_id, event_type, payload, attempts",
-    )
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        event_id: Uuid,
+        event_type: String,
+        payload: String,
+        attempts: i32,
+        #[sqlx(flatten)]
+        endpoint: Endpoint,
+    }
+    // The claim and its endpoint in one statement.
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH claimed AS (
+             UPDATE webhook_deliveries SET lease_until = now() + make_interval(secs => $2::bigint / 1000.0)
+             WHERE id = $1 AND status = 'PENDING' AND (lease_until IS NULL OR lease_until < now())
+               AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '1 second')
+             RETURNING endpoint_id, event_id, event_type, payload, attempts
+         )
+         SELECT claimed.event_id, claimed.event_type, claimed.payload, claimed.attempts, {}
+         FROM claimed JOIN webhook_endpoints ON webhook_endpoints.id = claimed.endpoint_id",
+        super::COLUMNS
+    )))
     .bind(id)
     .bind(lease.as_millis() as i64)
     .fetch_optional(pool)
     .await?;
-    let Some((endpoint_id, event_id, event_type, payload, attempts)) = row else {
+    let Some(row) = row else {
         type State = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
         let state: Option<State> = sqlx::query_as(
             "SELECT status, lease_until, next_attempt_at FROM webhook_deliveries WHERE id = $1",
@@ -326,20 +338,13 @@ pub async fn claim(pool: &PgPool, id: Uuid, lease: Duration) -> Result<Claim> {
             _ => Claim::Done,
         });
     };
-    let endpoint = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM webhook_endpoints WHERE id = $1",
-        super::COLUMNS
-    )))
-    .bind(endpoint_id)
-    .fetch_one(pool)
-    .await?;
     Ok(Claim::Claimed(Box::new(Claimed {
         id,
-        endpoint,
-        event_id,
-        event_type,
-        payload,
-        attempts,
+        endpoint: row.endpoint,
+        event_id: row.event_id,
+        event_type: row.event_type,
+        payload: row.payload,
+        attempts: row.attempts,
     })))
 }
 
@@ -395,24 +400,42 @@ pub async fn record_attempt(
         DeliveryOutcome::Failed | DeliveryOutcome::EndpointGone => ("FAILED", None),
     };
     let duration_ms = attempt.duration.as_millis().min(i32::MAX as u128) as i32;
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, response_status, duration_ms, response_body_excerpt, error)
-         VALUES ($1, $2, now(), $3, $4, $5, $6)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(claimed.id)
-    .bind(status.map(i32::from))
-    .bind(duration_ms)
-    .bind(&attempt.body_excerpt)
-    .bind(&attempt.error)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE webhook_deliveries SET status = $2, attempts = greatest(attempts + 1, $3), last_attempt_at = now(), next_attempt_at = $4,
-             response_status = $5, response_body_excerpt = $6, duration_ms = $7, last_error = $8, lease_until = NULL
+    // What the endpoint's row records: a success ends a failing streak, 410 disables it, any
+    // other failure starts a streak (or continues it).
+    let endpoint_change = match &outcome {
+        DeliveryOutcome::Succeeded => "ok",
+        DeliveryOutcome::EndpointGone => "gone",
+        DeliveryOutcome::RetryAt(_) | DeliveryOutcome::Failed => "failing",
+    };
+    let retry = queue::job_rows(matches!(outcome, DeliveryOutcome::RetryAt(_)).then_some(
+        DeliverWebhook {
+            delivery_id: claimed.id,
+        },
+    ));
+    // The attempt, the delivery, its endpoint and its retry job in one statement.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH attempt_in AS (
+             INSERT INTO webhook_attempts (id, delivery_id, attempted_at, response_status, duration_ms, response_body_excerpt, error)
+             VALUES ($9, $1, now(), $5, $7, $6, $8)
+         ),
+         endpoint_in AS (
+             UPDATE webhook_endpoints SET
+                 failing_since = CASE $11 WHEN 'ok' THEN NULL WHEN 'gone' THEN failing_since
+                                 ELSE coalesce(failing_since, now()) END,
+                 enabled = enabled AND $11 <> 'gone',
+                 disabled_reason = CASE $11 WHEN 'gone' THEN 'the endpoint answered 410 Gone' ELSE disabled_reason END,
+                 updated_at = CASE $11 WHEN 'gone' THEN now() ELSE updated_at END
+             WHERE id = $10 AND ($11 <> 'ok' OR failing_since IS NOT NULL)
+         ),
+         retry_in AS ({})
+         UPDATE webhook_deliveries SET status = $2, attempts = greatest(attempts + 1, $3), last_attempt_at = now(),
+             next_attempt_at = $4, response_status = $5, response_body_excerpt = $6, duration_ms = $7, last_error = $8,
+             lease_until = NULL
          WHERE id = $1",
-    )
+        queue::insert_sql::<DeliverWebhook>(
+            "SELECT id, payload, $4::timestamptz FROM unnest($12::text[], $13::bytea[]) AS r(id, payload)"
+        )
+    )))
     .bind(claimed.id)
     .bind(new_status)
     .bind(attempts)
@@ -421,46 +444,16 @@ pub async fn record_attempt(
     .bind(&attempt.body_excerpt)
     .bind(duration_ms)
     .bind(&attempt.error)
-    .execute(&mut *tx)
+    .bind(Uuid::now_v7())
+    .bind(claimed.endpoint.id)
+    .bind(endpoint_change)
+    .bind(&retry.ids)
+    .bind(&retry.payloads)
+    .execute(pool)
     .await?;
-    match &outcome {
-        DeliveryOutcome::Succeeded => {
-            sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL")
-                .bind(claimed.endpoint.id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        DeliveryOutcome::EndpointGone => {
-            sqlx::query(
-                "UPDATE webhook_endpoints SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone',
-                     updated_at = now() WHERE id = $1",
-            )
-            .bind(claimed.endpoint.id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        DeliveryOutcome::RetryAt(at) => {
-            sqlx::query("UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = $1")
-                .bind(claimed.endpoint.id)
-                .execute(&mut *tx)
-                .await?;
-            queue::push(
-                &mut tx,
-                DeliverWebhook {
-                    delivery_id: claimed.id,
-                },
-                Some(*at),
-            )
-            .await?;
-        }
-        DeliveryOutcome::Failed => {
-            sqlx::query("UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = $1")
-                .bind(claimed.endpoint.id)
-                .execute(&mut *tx)
-                .await?;
-        }
+    if !retry.ids.is_empty() {
+        queue::pushed::<DeliverWebhook>();
     }
-    tx.commit().await?;
     Ok(outcome)
 }
 

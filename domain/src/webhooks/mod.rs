@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+pub(crate) use deliveries::fan_out_sql;
 pub use deliveries::{
-    Attempt, Claim, Claimed, Delivery, DeliveryOutcome, OutEvent, claim, come_back, fan_out,
-    get_delivery, list_deliveries, record_attempt, recover, retry, send_test,
+    Attempt, Claim, Claimed, Delivery, DeliveryOutcome, OutEvent, claim, come_back, get_delivery,
+    list_deliveries, record_attempt, recover, retry, send_test,
 };
 
 use crate::{Config, Error, Errors, Page, Paged, Result};

@@ -413,24 +413,29 @@ impl ChannelSend for Email {
         organization_id: Uuid,
         items: &[ValidEmail],
     ) -> Result<Vec<(usize, FieldError)>> {
-        let verified: Vec<String> = if config.email.provider == EmailProviderConfig::Sandbox {
+        // One read: the verified domains among the senders' (none asked for with the sandbox),
+        // and the suppressed addresses among the recipients.
+        let domains: Vec<String> = if config.email.provider == EmailProviderConfig::Sandbox {
             Vec::new()
         } else {
-            let domains: Vec<String> = items.iter().map(|i| i.from.domain().to_owned()).collect();
-            sqlx::query_scalar(
-                "SELECT name FROM email_domains
-                 WHERE organization_id = $1 AND status = 'VERIFIED' AND name = ANY($2)",
-            )
-            .bind(organization_id)
-            .bind(&domains)
-            .fetch_all(&mut *conn)
-            .await?
+            items.iter().map(|i| i.from.domain().to_owned()).collect()
         };
         let all: Vec<String> = items
             .iter()
             .flat_map(|i| i.recipients().map(Mailbox::normalized))
             .collect();
-        let suppressed = suppressions::suppressed_among(conn, organization_id, &all).await?;
+        let (verified, suppressed): (Vec<String>, Vec<String>) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT ARRAY(SELECT name FROM email_domains
+                              WHERE organization_id = $1 AND status = 'VERIFIED' AND name = ANY ($2)),
+                        ARRAY({})",
+                suppressions::suppressed_sql("$1", "$3")
+            )))
+            .bind(organization_id)
+            .bind(&domains)
+            .bind(&all)
+            .fetch_one(&mut *conn)
+            .await?;
         let mut failures = Vec::new();
         for (i, item) in items.iter().enumerate() {
             if config.email.provider != EmailProviderConfig::Sandbox

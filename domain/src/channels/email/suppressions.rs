@@ -22,19 +22,13 @@ pub struct Suppression {
     pub created_at: DateTime<Utc>,
 }
 
-/// The suppressed ones among `addresses` (lower-cased).
-pub async fn suppressed_among(
-    conn: &mut PgConnection,
-    organization_id: Uuid,
-    addresses: &[String],
-) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT address FROM email_suppressions WHERE organization_id = $1 AND address = ANY($2)",
+/// The query for the suppressed ones among the addresses (lower-cased) of the array parameter
+/// `addresses`, for a send's one rules read.
+pub(crate) fn suppressed_sql(organization_id: &str, addresses: &str) -> String {
+    format!(
+        "SELECT address FROM email_suppressions
+         WHERE organization_id = {organization_id} AND address = ANY ({addresses})"
     )
-    .bind(organization_id)
-    .bind(addresses)
-    .fetch_all(&mut *conn)
-    .await?)
 }
 
 /// After a status change: BOUNCED or COMPLAINED suppresses the recipient the provider named (else

@@ -109,8 +109,9 @@ impl ValidSms {
     }
 }
 
-/// The rules that need the database, checked for every item at once: the sender ID is approved for
-/// the organization and the recipient has not opted out. Returns one error per failing item.
+/// The rules that need the database, checked for every item at once in one read: the sender ID is
+/// approved for the organization and the recipient has not opted out. Returns one error per failing
+/// item.
 async fn check_rules(
     conn: &mut PgConnection,
     organization_id: Uuid,
@@ -120,10 +121,19 @@ async fn check_rules(
         .iter()
         .map(|i| i.sender_id.as_str().to_lowercase())
         .collect();
-    let approved = sender_ids::approved_among(conn, organization_id, &senders).await?;
     let recipients: Vec<String> = items.iter().map(|i| i.to.as_str().to_owned()).collect();
-    let opted_out =
-        opt_outs::opted_out_among(conn, organization_id, Channel::Sms, &recipients).await?;
+    let (approved, opted_out): (Vec<String>, Vec<String>) =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT ARRAY({}), ARRAY({})",
+            sender_ids::approved_sql("$1", "$2"),
+            opt_outs::opted_out_sql("$1", "$3", "$4")
+        )))
+        .bind(organization_id)
+        .bind(&senders)
+        .bind(Channel::Sms.as_str())
+        .bind(&recipients)
+        .fetch_one(&mut *conn)
+        .await?;
     let mut failures = Vec::new();
     for (i, item) in items.iter().enumerate() {
         if !approved.contains(&senders[i]) {

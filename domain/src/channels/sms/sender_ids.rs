@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::{Error, Errors, Page, Paged, Result, SenderId, identity::User};
@@ -234,17 +234,9 @@ pub async fn approved(
 }
 
 /// Which of `candidates` (compared without case) are approved for the organization, in lower case.
-pub(crate) async fn approved_among(
-    conn: &mut PgConnection,
-    organization_id: Uuid,
-    candidates: &[String],
-) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
+pub(crate) fn approved_sql(organization_id: &str, candidates: &str) -> String {
+    format!(
         "SELECT DISTINCT lower(sender_id) FROM sender_id_requests
-         WHERE organization_id = $1 AND status = 'APPROVED' AND lower(sender_id) = ANY($2)",
+         WHERE organization_id = {organization_id} AND status = 'APPROVED' AND lower(sender_id) = ANY ({candidates})"
     )
-    .bind(organization_id)
-    .bind(candidates)
-    .fetch_all(&mut *conn)
-    .await?)
 }

@@ -151,24 +151,20 @@ pub async fn update(
     Ok(shown(config, line))
 }
 
-/// Why the organization cannot send WhatsApp now, if it cannot (CHANNEL_DISABLED).
-pub async fn cannot_send(
-    conn: &mut PgConnection,
-    config: &Config,
-    organization_id: Uuid,
-) -> Result<Option<String>> {
+/// Why the organization cannot send WhatsApp now, if it cannot (CHANNEL_DISABLED), given its own
+/// line and whether that line has a token of its own.
+pub fn cannot_send(config: &Config, own_line: Option<&str>, own_token: bool) -> Option<String> {
     let w = &config.whatsapp;
     if w.provider == WhatsappProviderConfig::Sandbox {
-        return Ok(None);
+        return None;
     }
     if !w.cloud_api_enabled {
-        return Ok(Some(
+        return Some(
             "WhatsApp is disabled on this platform (WHATSAPP_CLOUD_API_ENABLED is off)".into(),
-        ));
+        );
     }
-    let (line, token) = own_line(conn, organization_id).await?;
-    let why = match line {
-        Some(_) if token.is_none() && w.access_token.is_none() => {
+    let why = match own_line {
+        Some(_) if !own_token && w.access_token.is_none() => {
             Some("the organization's WhatsApp line has no access token, and the platform has none")
         }
         Some(_) => None,
@@ -177,7 +173,7 @@ pub async fn cannot_send(
         ),
         None => None,
     };
-    Ok(why.map(str::to_owned))
+    why.map(str::to_owned)
 }
 
 /// The line a send goes out on and the token it is sent with.

@@ -230,7 +230,20 @@ async fn check_rules(
     organization_id: Uuid,
     items: &[ValidWhatsapp],
 ) -> Result<Vec<(usize, FieldError)>> {
-    if let Some(why) = lines::cannot_send(conn, config, organization_id).await? {
+    let recipients: Vec<String> = items.iter().map(|i| i.to.as_str().to_owned()).collect();
+    // One read: the recipients who opted out, and the organization's own line.
+    let (opted_out, own_line, own_token): (Vec<String>, Option<String>, bool) =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT ARRAY({}), whatsapp_phone_number_id, whatsapp_access_token IS NOT NULL
+             FROM organizations WHERE id = $1",
+            opt_outs::opted_out_sql("$1", "$2", "$3")
+        )))
+        .bind(organization_id)
+        .bind(Channel::Whatsapp.as_str())
+        .bind(&recipients)
+        .fetch_one(&mut *conn)
+        .await?;
+    if let Some(why) = lines::cannot_send(config, own_line.as_deref(), own_token) {
         return Ok((0..items.len())
             .map(|i| {
                 (
@@ -244,9 +257,6 @@ async fn check_rules(
             })
             .collect());
     }
-    let recipients: Vec<String> = items.iter().map(|i| i.to.as_str().to_owned()).collect();
-    let opted_out =
-        opt_outs::opted_out_among(conn, organization_id, Channel::Whatsapp, &recipients).await?;
     Ok(recipients
         .iter()
         .enumerate()
