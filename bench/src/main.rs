@@ -219,7 +219,10 @@ async fn wait_drained(pool: &PgPool, org: &str, timeout: Duration) -> anyhow::Re
     let until = Instant::now() + timeout;
     loop {
         let open: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM messages WHERE organization_id = $1::uuid AND status IN ('QUEUED','PROCESSING','SENT')",
+            // Through the (organization, channel, status) index: only open messages are read, so
+            // the benchmark's own polling costs Postgres little of what it measures.
+            "SELECT count(*) FROM messages
+             WHERE organization_id = $1::uuid AND channel = 'sms' AND status IN ('QUEUED','PROCESSING','SENT')",
         )
         .bind(org)
         .fetch_one(pool)
