@@ -153,21 +153,27 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
             Utc::now() + chrono::Duration::seconds(1),
         ));
     }
-    let message_id: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM messages
+    // The provider's id is unique per channel and provider (a unique index), so the message is
+    // found by it alone and its organization checked here: with the organization in the statement,
+    // the planner could take the (organization, channel, …) indexes and read every message the
+    // organization had sent, for each receipt (measured: 447 million index reads for 20,000
+    // messages, most of Postgres's time).
+    let found: Option<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT id, organization_id FROM messages
          WHERE channel = $3 AND provider = $1 AND provider_message_id = $2
-           AND ($4::uuid IS NULL OR organization_id = $4)
          FOR UPDATE",
     )
     .bind(&r.provider)
     .bind(&r.provider_message_id)
     .bind(&r.channel)
-    .bind(r.organization_id)
     // Planned for each call: a generic plan cached while the table was nearly empty took the
     // (channel, recipient) index for `channel = $3` and read every message of the channel.
     .persistent(false)
     .fetch_optional(&mut *tx)
     .await?;
+    let message_id = found
+        .filter(|(_, organization)| r.organization_id.is_none_or(|o| o == *organization))
+        .map(|(id, _)| id);
     let outcome = match message_id {
         None if Utc::now() - r.received_at < HOLD_UNMATCHED => {
             // 1 s, 2 s, 4 s … capped at 60 s: a receipt that outran the send job is found quickly.
