@@ -14,7 +14,7 @@ pub use accept::{Accepted, ChannelSend, MAX_BATCH, MAX_SCHEDULE_DAYS, accept, pa
 pub use list::{ListParams, MAX_QUERY_CHARS, list};
 pub use pipeline::{claim_for_send, record_outcome, record_retry};
 pub use status::{Channel, Status};
-pub(crate) use store::load;
+pub(crate) use store::load_for_receipt;
 pub use store::{
     Change, ListFilter, Message, MessageError, NewMessage, TimelineEntry, Transition, add_entry,
     cancel, get, get_any, insert_queued, list_query, load_for_claim, record_engagement, timeline,

@@ -7,7 +7,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
-    Change, Channel, MessageError, Status, Transition, add_entry, answers, load, transition,
+    Change, Channel, Message, MessageError, Status, Transition, add_entry, answers,
+    load_for_receipt, transition,
 };
 use crate::{
     Result,
@@ -119,14 +120,22 @@ struct ReceiptRow {
     received_at: DateTime<Utc>,
     processed_at: Option<DateTime<Utc>>,
     organization_id: Option<Uuid>,
+    /// An earlier receipt of the same provider id is still waiting to be applied.
+    earlier_pending: bool,
 }
 
 pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<ReceiptOutcome> {
     let mut tx = pool.begin().await?;
+    // Receipts of one message apply in the order they arrived, though their jobs may run in any
+    // order: one that has an earlier receipt still pending waits for it (within the hold period).
     let r = sqlx::query_as::<_, ReceiptRow>(
-        "SELECT channel, provider, provider_message_id, status, error_code, error_message, raw,
-                received_at, processed_at, organization_id
-         FROM receipts WHERE id = $1 FOR UPDATE",
+        "SELECT r.channel, r.provider, r.provider_message_id, r.status, r.error_code, r.error_message,
+                r.raw, r.received_at, r.processed_at, r.organization_id,
+                EXISTS (SELECT 1 FROM receipts e
+                        WHERE e.provider_message_id = r.provider_message_id AND e.processed_at IS NULL
+                          AND e.channel = r.channel AND e.provider = r.provider
+                          AND (e.received_at, e.id) < (r.received_at, r.id)) AS earlier_pending
+         FROM receipts r WHERE r.id = $1 FOR UPDATE OF r",
     )
     .bind(receipt_id)
     .fetch_optional(&mut *tx)
@@ -134,47 +143,23 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
     let Some(r) = r.filter(|r| r.processed_at.is_none()) else {
         return Ok(ReceiptOutcome::AlreadyProcessed);
     };
-    // Receipts of one message apply in the order they arrived, though their jobs may run in any
-    // order: one that has an earlier receipt still pending waits for it (within the hold period).
-    let earlier_pending: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM receipts
-                        WHERE provider_message_id = $1 AND processed_at IS NULL
-                          AND channel = $2 AND provider = $3 AND (received_at, id) < ($4, $5))",
-    )
-    .bind(&r.provider_message_id)
-    .bind(&r.channel)
-    .bind(&r.provider)
-    .bind(r.received_at)
-    .bind(receipt_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if earlier_pending && Utc::now() - r.received_at < HOLD_UNMATCHED {
+    if r.earlier_pending && Utc::now() - r.received_at < HOLD_UNMATCHED {
         return Ok(ReceiptOutcome::RetryAt(
             Utc::now() + chrono::Duration::seconds(1),
         ));
     }
-    // The provider's id is unique per channel and provider (a unique index), so the message is
-    // found by it alone and its organization checked here: with the organization in the statement,
-    // the planner could take the (organization, channel, …) indexes and read every message the
-    // organization had sent, for each receipt (measured: 447 million index reads for 20,000
-    // messages, most of Postgres's time).
-    let found: Option<(Uuid, Uuid)> = sqlx::query_as(
-        "SELECT id, organization_id FROM messages
-         WHERE channel = $3 AND provider = $1 AND provider_message_id = $2
-         FOR UPDATE",
+    let found = load_for_receipt(
+        &mut tx,
+        &r.channel,
+        &r.provider,
+        &r.provider_message_id,
+        r.status.as_deref(),
+        receipt_id,
     )
-    .bind(&r.provider)
-    .bind(&r.provider_message_id)
-    .bind(&r.channel)
-    // Planned for each call: a generic plan cached while the table was nearly empty took the
-    // (channel, recipient) index for `channel = $3` and read every message of the channel.
-    .persistent(false)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let message_id = found
-        .filter(|(_, organization)| r.organization_id.is_none_or(|o| o == *organization))
-        .map(|(id, _)| id);
-    let outcome = match message_id {
+    .await?
+    .filter(|(m, _)| r.organization_id.is_none_or(|o| o == m.organization_id));
+    let message_id = found.as_ref().map(|(m, _)| m.id);
+    let outcome = match found {
         None if Utc::now() - r.received_at < HOLD_UNMATCHED => {
             // 1 s, 2 s, 4 s … capped at 60 s: a receipt that outran the send job is found quickly.
             let wait = 2i64.saturating_pow(attempt.min(6)).min(60);
@@ -183,7 +168,7 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
             ));
         }
         None => ReceiptOutcome::Unmatched,
-        Some(message_id) => apply(&mut tx, receipt_id, message_id, &r).await?,
+        Some((message, repeat)) => apply(&mut tx, receipt_id, message, repeat, &r).await?,
     };
     sqlx::query(
         "UPDATE receipts SET message_id = $2, outcome = $3, processed_at = now() WHERE id = $1",
@@ -197,13 +182,16 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
     Ok(outcome)
 }
 
+/// Applies a receipt to its message (locked); `repeat`: a receipt of the same status was applied
+/// to it already.
 async fn apply(
     conn: &mut PgConnection,
     receipt_id: Uuid,
-    message_id: Uuid,
+    message: Message,
+    repeat: bool,
     r: &ReceiptRow,
 ) -> Result<ReceiptOutcome> {
-    let message = load(conn, message_id).await?;
+    let message_id = message.id;
     let channel = Channel::parse(&r.channel)
         .ok_or_else(|| anyhow::anyhow!("receipt {receipt_id}: unknown channel {:?}", r.channel))?;
     let shown = answers::shown(&r.provider, &r.raw);
@@ -220,15 +208,6 @@ async fn apply(
     };
     let status = Status::parse(raw_status)
         .ok_or_else(|| anyhow::anyhow!("receipt {receipt_id}: unknown status {raw_status:?}"))?;
-    let repeat: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM receipts
-                        WHERE message_id = $1 AND status = $2 AND outcome = 'applied' AND id <> $3)",
-    )
-    .bind(message_id)
-    .bind(status.as_str())
-    .bind(receipt_id)
-    .fetch_one(&mut *conn)
-    .await?;
     if repeat || message.status == status {
         return Ok(ReceiptOutcome::Duplicate);
     }

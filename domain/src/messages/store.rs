@@ -464,6 +464,49 @@ pub async fn load_for_claim(conn: &mut PgConnection, message_id: Uuid) -> Result
     Ok((row.message.try_into()?, row.opted_out))
 }
 
+/// The message a receipt names, locked, and whether a receipt of the same status was applied to
+/// it already (`status`; none for a receipt without one): one statement. The provider's id is
+/// unique per channel and provider (a unique index), so the message is found by it alone; the
+/// caller checks the organization on the row. With the organization in the statement, the planner
+/// could take the (organization, channel, …) indexes and read every message the organization had
+/// sent, for each receipt (measured: 447 million index reads for 20,000 messages).
+pub(crate) async fn load_for_receipt(
+    conn: &mut PgConnection,
+    channel: &str,
+    provider: &str,
+    provider_message_id: &str,
+    status: Option<&str>,
+    receipt_id: Uuid,
+) -> Result<Option<(Message, bool)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        message: MessageRow,
+        repeat: bool,
+    }
+    let row = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+        "SELECT {MESSAGE_COLUMNS},
+                EXISTS (SELECT 1 FROM receipts p
+                        WHERE p.message_id = m.id AND p.status = $4 AND p.outcome = 'applied'
+                          AND p.id <> $5) AS repeat
+         FROM messages m
+         WHERE channel = $3 AND provider = $1 AND provider_message_id = $2
+         FOR UPDATE OF m"
+    )))
+    .bind(provider)
+    .bind(provider_message_id)
+    .bind(channel)
+    .bind(status)
+    .bind(receipt_id)
+    // Planned for each call: a generic plan cached while the table was nearly empty took the
+    // (channel, recipient) index for `channel = $3` and read every message of the channel.
+    .persistent(false)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok((r.message.try_into()?, r.repeat)))
+        .transpose()
+}
+
 /// A message by id, whatever its organization (for workers, which act on behalf of all of them).
 pub async fn get_any(pool: &PgPool, message_id: Uuid) -> Result<Message> {
     let mut conn = pool.acquire().await?;
