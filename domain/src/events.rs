@@ -31,31 +31,25 @@ pub struct Entry<'a> {
 
 /// Records a timeline entry on the caller's transaction.
 pub async fn record(conn: &mut PgConnection, e: Entry<'_>) -> Result<Recorded> {
-    let id = Uuid::now_v7();
-    let occurred_at = Utc::now();
-    sqlx::query(
-        "INSERT INTO events (id, organization_id, message_id, type, status, detail, provider_answer, occurred_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(e.organization_id)
-    .bind(e.message_id)
-    .bind(e.event_type)
-    .bind(e.status)
-    .bind(e.detail)
-    .bind(e.provider_answer)
-    .bind(occurred_at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(Recorded { id, occurred_at })
+    insert(conn, e, None).await
 }
 
 /// Records a customer-visible event and, in the same statement, its webhook deliveries with `data`
 /// frozen as it is now.
 pub async fn publish(conn: &mut PgConnection, e: Entry<'_>, data: &Value) -> Result<Uuid> {
+    Ok(insert(conn, e, Some(data)).await?.id)
+}
+
+/// The one insert of an event, with its fan-out when it is published (`data`): one statement.
+async fn insert(conn: &mut PgConnection, e: Entry<'_>, data: Option<&Value>) -> Result<Recorded> {
     let id = Uuid::now_v7();
     let occurred_at = Utc::now();
-    let event = OutEvent::new(id, e.event_type, occurred_at, e.organization_id, data);
+    let payloads: Vec<String> = data
+        .map(|d| OutEvent::new(id, e.event_type, occurred_at, e.organization_id, d).payload)
+        .into_iter()
+        .collect();
+    let published: Vec<Uuid> = payloads.iter().map(|_| id).collect();
+    let types: Vec<&str> = payloads.iter().map(|_| e.event_type).collect();
     let deliveries: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "WITH event_in AS (
              INSERT INTO events (id, organization_id, message_id, type, status, detail, provider_answer, occurred_at)
@@ -63,7 +57,7 @@ pub async fn publish(conn: &mut PgConnection, e: Entry<'_>, data: &Value) -> Res
          ),
          {}
          SELECT count(*) FROM fanned",
-        webhooks::fan_out_sql("$2", "ARRAY[$1::uuid]", "ARRAY[$4::text]", "ARRAY[$9::text]")
+        webhooks::fan_out_sql("$2", "$9::uuid[]", "$10::text[]", "$11::text[]")
     )))
     .bind(id)
     .bind(e.organization_id)
@@ -73,11 +67,13 @@ pub async fn publish(conn: &mut PgConnection, e: Entry<'_>, data: &Value) -> Res
     .bind(e.detail)
     .bind(e.provider_answer)
     .bind(occurred_at)
-    .bind(&event.payload)
+    .bind(&published)
+    .bind(&types)
+    .bind(&payloads)
     .fetch_one(&mut *conn)
     .await?;
     if deliveries > 0 {
         queue::pushed::<DeliverWebhook>();
     }
-    Ok(id)
+    Ok(Recorded { id, occurred_at })
 }

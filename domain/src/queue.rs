@@ -1,7 +1,6 @@
 //! The one thin module through which the domain reaches the queue: job payloads, their queue
 //! names, and a push that happens on the caller's transaction (so a rolled-back request leaves no job).
 
-use apalis_core::task::builder::TaskBuilder;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sqlx::PgConnection;
@@ -49,27 +48,25 @@ pub async fn push_all<J: Job>(
     conn: &mut PgConnection,
     jobs: impl IntoIterator<Item = (J, Option<DateTime<Utc>>)>,
 ) -> Result<()> {
-    let tasks = jobs
-        .into_iter()
-        .map(|(job, run_at)| {
-            let bytes = serde_json::to_vec(&job).expect("job payloads serialize");
-            let mut b = TaskBuilder::new(bytes).max_attempts(J::MAX_ATTEMPTS);
-            if let Some(at) = run_at {
-                b = b.run_at_timestamp(at.timestamp().max(0) as u64);
-            }
-            b.build()
-        })
-        .collect::<Vec<_>>();
-    if tasks.is_empty() {
+    let (jobs, run_at): (Vec<J>, Vec<Option<DateTime<Utc>>>) = jobs.into_iter().unzip();
+    if jobs.is_empty() {
         return Ok(());
     }
-    apalis_postgres::queries::push_tasks(conn, J::QUEUE, tasks).await?;
-    crate::wakes::pushed(J::QUEUE);
+    let rows = job_rows(jobs);
+    sqlx::query(sqlx::AssertSqlSafe(insert_sql::<J>(
+        "SELECT * FROM unnest($1::text[], $2::bytea[], $3::timestamptz[])",
+    )))
+    .bind(&rows.ids)
+    .bind(&rows.payloads)
+    .bind(&run_at)
+    .execute(conn)
+    .await?;
+    pushed::<J>();
     Ok(())
 }
 
-/// Notes that jobs of `J` were written by a statement of the caller's own (`insert_sql`), so that
-/// its queue is woken once the work in hand is done.
+/// Notes that jobs of `J` were written (by `push_all`, or by a statement of the caller's own
+/// through `insert_sql`), so that its queue is woken once the work in hand is done.
 pub fn pushed<J: Job>() {
     crate::wakes::pushed(J::QUEUE);
 }
