@@ -194,6 +194,6 @@ async fn validate_and_insert<C: ChannelSend>(
     Ok(if batch {
         json!({ "data": created })
     } else {
-        serde_json::to_value(&created[0]).expect("messages serialize")
+        created.into_iter().next().expect("one message")
     })
 }

@@ -137,13 +137,14 @@ pub struct NewMessage {
 
 /// Inserts messages as QUEUED, in one statement that needs no transaction around it: the messages,
 /// their first timeline entries, their send jobs (due at `scheduledAt` when set) and their webhook
-/// deliveries with those deliveries' jobs. The messages are answered as built here, which is what
-/// the statement stores (times in the database's microseconds).
+/// deliveries with those deliveries' jobs. Returns the messages as the API shows them, built here
+/// once for the answer and the webhooks alike, which is what the statement stores (times in the
+/// database's microseconds).
 pub async fn insert_queued(
     conn: &mut PgConnection,
     organization_id: Uuid,
     items: Vec<NewMessage>,
-) -> Result<Vec<Message>> {
+) -> Result<Vec<Value>> {
     let now = Utc::now().trunc_subsecs(6);
     let n = items.len();
     let mut ids = Vec::with_capacity(n);
@@ -197,7 +198,7 @@ pub async fn insert_queued(
         search.push(m.search_text);
         scheduled.push(m.scheduled_at);
         private.push(m.private_content);
-        messages.push(message);
+        messages.push(data);
     }
     let jobs = queue::job_rows(ids.iter().map(|id| SendMessage {
         message_id: *id,
