@@ -594,8 +594,20 @@ pub fn list_query(
     filter: &ListFilter,
     page: Page,
 ) -> QueryBuilder<Postgres> {
-    let mut q = QueryBuilder::new(format!("{prefix}SELECT {MESSAGE_COLUMNS} FROM messages"));
-    push_filters(&mut q, organization_id, channel, filter);
+    let mut q = QueryBuilder::new(prefix);
+    if filter.query.is_some() {
+        // A search finds its matches through the trigram index, then orders them. Left to itself, the planner
+        // sometimes guesses a term common and walks the organization's messages newest first, filtering each:
+        // a rare term then reads every message the organization has.
+        q.push(format!(
+            "WITH hits AS MATERIALIZED (SELECT {MESSAGE_COLUMNS} FROM messages"
+        ));
+        push_filters(&mut q, organization_id, channel, filter);
+        q.push(format!(") SELECT {MESSAGE_COLUMNS} FROM hits"));
+    } else {
+        q.push(format!("SELECT {MESSAGE_COLUMNS} FROM messages"));
+        push_filters(&mut q, organization_id, channel, filter);
+    }
     q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
         .push_bind(page.limit())
         .push(" OFFSET ")
