@@ -2,6 +2,7 @@
 //! and the job payloads. It knows no HTTP.
 
 pub mod channels;
+pub mod commits;
 pub mod config;
 pub mod crypto;
 pub mod db;

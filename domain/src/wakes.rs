@@ -23,8 +23,9 @@ tokio::task_local! {
     static SCOPE: Scope;
 }
 
+/// The pushes of one request, job or scheduler tick, woken when it is done.
 #[derive(Clone)]
-struct Scope {
+pub(crate) struct Scope {
     pushed: Arc<Mutex<HashSet<&'static str>>>,
 }
 
@@ -112,4 +113,17 @@ impl Wakes {
 /// Notes a push to `queue` for the enclosing scope's wake-up (`queue::push_all` calls it).
 pub(crate) fn pushed(queue: &'static str) {
     let _ = SCOPE.try_with(|s| s.pushed.lock().insert(queue));
+}
+
+/// The enclosing scope, for work that runs elsewhere on its behalf (the commit batcher).
+pub(crate) fn scope() -> Option<Scope> {
+    SCOPE.try_with(Scope::clone).ok()
+}
+
+/// Runs `work` within `scope`, so that its pushes wake their queues when that scope is done.
+pub(crate) async fn within<F: Future>(scope: Option<Scope>, work: F) -> F::Output {
+    match scope {
+        Some(scope) => SCOPE.scope(scope, work).await,
+        None => work.await,
+    }
 }

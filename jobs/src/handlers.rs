@@ -30,7 +30,8 @@ fn after(d: std::time::Duration) -> chrono::DateTime<Utc> {
 pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
     let lease = ctx.config.send_lease;
     let configured = ctx.providers.channels();
-    let Some(message) = messages::claim_for_send(&ctx.pool, &job, lease, configured).await? else {
+    let Some(message) = messages::claim_for_send(&ctx.commits, &job, lease, configured).await?
+    else {
         return Ok(());
     };
     let Some(provider) = ctx.providers.for_channel(message.channel) else {
@@ -65,7 +66,7 @@ pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(),
                 ..Change::default()
             };
             let poll_at = provider.polling(&ctx.config).map(|p| after(p.after));
-            messages::record_outcome(&ctx.pool, &message, Status::Sent, change, poll_at).await?;
+            messages::record_outcome(&ctx.commits, &message, Status::Sent, change, poll_at).await?;
             info!(message_id = %message.id, provider = name, "message handed to the provider");
         }
         Err(e) if e.transient && message.send_attempts < MAX_SEND_ATTEMPTS => {
@@ -75,7 +76,8 @@ pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(),
                 .unwrap_or_else(|| backoff(message.send_attempts));
             let error = stored_error(&e);
             warn!(message_id = %message.id, provider = name, code = %error.code, "transient provider error; retrying");
-            messages::record_retry(&ctx.pool, &message, &error, Utc::now() + wait, lease).await?;
+            messages::record_retry(&ctx.commits, &message, &error, Utc::now() + wait, lease)
+                .await?;
         }
         Err(e) => {
             let error = stored_error(&e);
@@ -88,7 +90,7 @@ pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(),
                 answer,
                 ..Change::default()
             };
-            messages::record_outcome(&ctx.pool, &message, Status::Failed, change, None).await?;
+            messages::record_outcome(&ctx.commits, &message, Status::Failed, change, None).await?;
         }
     }
     Ok(())
@@ -106,7 +108,7 @@ pub async fn process_receipt(
     job: ProcessReceipt,
     ctx: Data<JobContext>,
 ) -> Result<(), BoxDynError> {
-    match receipts::process(&ctx.pool, job.receipt_id, job.attempt).await? {
+    match receipts::process(&ctx.commits, job.receipt_id, job.attempt).await? {
         ReceiptOutcome::RetryAt(at) => {
             let mut conn = ctx.pool.acquire().await?;
             let next = ProcessReceipt {

@@ -7,7 +7,7 @@ mod webhooks;
 
 use std::sync::Arc;
 
-use domain::{Config, wakes::Wakes};
+use domain::{Config, commits::Batcher, wakes::Wakes};
 use sqlx::PgPool;
 
 pub use handlers::{poll_status, process_inbound, process_receipt, send_message};
@@ -24,12 +24,15 @@ pub struct JobContext {
     pub webhooks: Arc<webhooks::WebhookSender>,
     /// This process's queue wake-ups.
     pub wakes: Wakes,
+    /// Where claims, outcomes and receipt applications are committed, in batches.
+    pub commits: Batcher,
 }
 
 impl JobContext {
     pub fn new(pool: PgPool, listen_pool: PgPool, config: Arc<Config>, wakes: Wakes) -> Self {
         let providers = Arc::new(providers::Providers::from_config(&config, pool.clone()));
         let webhooks = Arc::new(webhooks::WebhookSender::new(&config));
+        let commits = Batcher::start(pool.clone());
         JobContext {
             pool,
             listen_pool,
@@ -37,6 +40,7 @@ impl JobContext {
             providers,
             webhooks,
             wakes,
+            commits,
         }
     }
 }

@@ -207,7 +207,7 @@ async fn scheduler_duties_bury_dead_jobs_disable_failing_endpoints_and_expire_ol
 }
 
 #[tokio::test]
-async fn the_queues_per_row_notify_trigger_stays_gone_after_every_migration_run() {
+async fn the_queues_tuning_stays_after_every_migration_run_and_its_acknowledgement_reads_by_id() {
     let app = spawn_app_with(herald::Roles::API, |_| {}).await;
     for _ in 0..2 {
         domain::db::migrate(&app.pool).await.unwrap();
@@ -218,7 +218,60 @@ async fn the_queues_per_row_notify_trigger_stays_gone_after_every_migration_run(
         .await
         .unwrap();
         assert_eq!(triggers, 0);
+        let duplicates: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = 'apalis' AND indexname IN ('unique_job_id', 'lidx')",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(duplicates, 0);
     }
+    // A worker that has run many jobs acknowledges a few: apalis's statement, planned generically
+    // as a long-lived prepared statement is, finds them by id, not through every job of the worker.
+    sqlx::query(
+        "INSERT INTO apalis.workers (id, worker_type, storage_name, layers, last_seen)
+         VALUES ('worker-1', 'herald.send', 'PostgresStorage', '', now())",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, lock_by, done_at)
+         SELECT 'job-' || g, 'herald.send', '\\x7b7d', 'Done', 1, 5, now(), 'worker-1', now()
+         FROM generate_series(1, 20000) g",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE apalis.jobs")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    sqlx::raw_sql(
+        "SET plan_cache_mode = force_generic_plan;
+         PREPARE ack(jsonb, text) AS WITH j AS (
+             SELECT (value ->> 'task_id')::text AS task_id, (value ->> 'attempt')::integer AS attempt,
+                    value -> 'result' AS result, value ->> 'status' AS status
+             FROM jsonb_array_elements($1::jsonb) AS value),
+         locked AS (
+             SELECT jobs.id FROM apalis.jobs AS jobs INNER JOIN j ON j.task_id = jobs.id
+             WHERE jobs.lock_by = $2 ORDER BY jobs.id FOR UPDATE)
+         UPDATE apalis.jobs AS jobs SET status = j.status, attempts = j.attempt, last_result = j.result,
+             done_at = NOW()
+         FROM j INNER JOIN locked ON locked.id = j.task_id WHERE jobs.id = locked.id",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar("EXPLAIN EXECUTE ack('[]', 'worker-1')")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let plan = plan.join("\n");
+    assert!(!plan.contains("idx_apalis_jobs_lock_by"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    assert!(plan.contains("jobs_pkey"), "{plan}");
 }
 
 #[tokio::test]
@@ -402,4 +455,67 @@ async fn an_accept_writes_its_message_event_job_and_deliveries_together_and_answ
     );
     assert_eq!(scalar("SELECT count(*) FROM apalis.jobs").await, 7);
     assert_eq!(scalar("SELECT count(*) FROM webhook_deliveries").await, 4);
+}
+
+#[tokio::test]
+async fn the_commit_batcher_shares_commits_and_one_failing_unit_never_fails_its_neighbours() {
+    use domain::commits::Batcher;
+
+    let pool = domain::db::connect(&fresh_database().await, 6)
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE batch_probe (id int PRIMARY KEY)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let batcher = Batcher::start(pool.clone());
+    // Each unit inserts its row and says which transaction it ran in; unit 13 of the second round
+    // fails after its insert.
+    let round = |first: i32, failing: Option<i32>| {
+        let units = (first..first + 20).map(|id| {
+            let batcher = batcher.clone();
+            async move {
+                batcher
+                    .run(move |conn| {
+                        Box::pin(async move {
+                            let txid: i64 = sqlx::query_scalar(
+                                "INSERT INTO batch_probe VALUES ($1) RETURNING txid_current()",
+                            )
+                            .bind(id)
+                            .fetch_one(&mut *conn)
+                            .await?;
+                            if Some(id) == failing {
+                                sqlx::query("SELECT 1 / 0").execute(&mut *conn).await?;
+                            }
+                            Ok(txid)
+                        })
+                    })
+                    .await
+            }
+        });
+        futures::future::join_all(units)
+    };
+    let first = round(0, None).await;
+    let txids: std::collections::HashSet<i64> = first.into_iter().map(|r| r.unwrap()).collect();
+    assert!(
+        txids.len() < 20,
+        "twenty units made {} commits",
+        txids.len()
+    );
+
+    let second = round(100, Some(113)).await;
+    for (i, result) in second.iter().enumerate() {
+        if i == 13 {
+            let e = result.as_ref().unwrap_err().to_string();
+            assert!(e.contains("division by zero"), "{e}");
+        } else {
+            assert!(result.is_ok(), "unit {i}: {result:?}");
+        }
+    }
+    let stored: Vec<i32> = sqlx::query_scalar("SELECT id FROM batch_probe ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let expected: Vec<i32> = (0..20).chain((100..120).filter(|&id| id != 113)).collect();
+    assert_eq!(stored, expected);
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 use super::{
     Change, Channel, Message, MessageError, Status, Transition, add_entry, load_for_claim,
@@ -12,6 +12,7 @@ use super::{
 };
 use crate::{
     Result,
+    commits::Batcher,
     queue::{self, PollStatus, SendMessage},
 };
 
@@ -19,14 +20,27 @@ use crate::{
 /// fresh lease on a PROCESSING message for a retry. A duplicate, stale or canceled job claims nothing.
 /// A message that must not be sent now (its channel has no provider configured, or its recipient
 /// opted out of its channel after it was accepted) ends FAILED instead, and nothing is claimed.
+/// The claim is committed (in a batch, through `commits`) before it is answered, so a provider is
+/// called only for a message that is durably PROCESSING.
 pub async fn claim_for_send(
-    pool: &PgPool,
+    commits: &Batcher,
     job: &SendMessage,
     lease: Duration,
     configured: &[Channel],
 ) -> Result<Option<Message>> {
-    let mut tx = pool.begin().await?;
-    let (message, opted_out) = load_for_claim(&mut tx, job.message_id).await?;
+    let (job, configured) = (job.clone(), configured.to_vec());
+    commits
+        .run(move |conn| Box::pin(claim(conn, job.clone(), lease, configured.clone())))
+        .await
+}
+
+async fn claim(
+    conn: &mut PgConnection,
+    job: SendMessage,
+    lease: Duration,
+    configured: Vec<Channel>,
+) -> Result<Option<Message>> {
+    let (message, opted_out) = load_for_claim(conn, job.message_id).await?;
     let claimable = if job.attempt == 0 {
         message.status == Status::Queued
     } else {
@@ -41,8 +55,7 @@ pub async fn claim_for_send(
             error: Some(error),
             ..Change::default()
         };
-        transition(&mut tx, message.id, message.channel, Status::Failed, change).await?;
-        tx.commit().await?;
+        transition(conn, message.id, message.channel, Status::Failed, change).await?;
         return Ok(None);
     }
     let claimed = if job.attempt == 0 {
@@ -51,7 +64,7 @@ pub async fn claim_for_send(
             ..Change::default()
         };
         match transition(
-            &mut tx,
+            conn,
             job.message_id,
             message.channel,
             Status::Processing,
@@ -72,14 +85,13 @@ pub async fn claim_for_send(
         .bind(job.message_id)
         .bind(job.attempt)
         .bind(lease.as_millis() as i64)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
         row.map(|(n,)| Message {
             send_attempts: n,
             ..message
         })
     };
-    tx.commit().await?;
     Ok(claimed)
 }
 
@@ -102,20 +114,40 @@ fn refusal(message: &Message, provider_configured: bool, opted_out: bool) -> Opt
     })
 }
 
-/// Records the provider's answer (SENT with its id, or FAILED with its error) in a transaction of
-/// its own, with the first status poll when the provider can be asked later (`poll_at`).
+/// Records the provider's answer (SENT with its id, or FAILED with its error), with the first
+/// status poll when the provider can be asked later (`poll_at`), committed through `commits`.
 pub async fn record_outcome(
-    pool: &PgPool,
+    commits: &Batcher,
     message: &Message,
     status: Status,
     change: Change,
     poll_at: Option<DateTime<Utc>>,
 ) -> Result<Transition> {
-    let mut tx = pool.begin().await?;
-    let t = transition(&mut tx, message.id, message.channel, status, change).await?;
+    let message = message.clone();
+    commits
+        .run(move |conn| {
+            Box::pin(outcome(
+                conn,
+                message.clone(),
+                status,
+                change.clone(),
+                poll_at,
+            ))
+        })
+        .await
+}
+
+async fn outcome(
+    conn: &mut PgConnection,
+    message: Message,
+    status: Status,
+    change: Change,
+    poll_at: Option<DateTime<Utc>>,
+) -> Result<Transition> {
+    let t = transition(conn, message.id, message.channel, status, change).await?;
     if let (Transition::Applied(_), Some(at)) = (&t, poll_at) {
         queue::push(
-            &mut tx,
+            conn,
             PollStatus {
                 message_id: message.id,
                 attempt: 0,
@@ -124,29 +156,40 @@ pub async fn record_outcome(
         )
         .await?;
     }
-    tx.commit().await?;
     Ok(t)
 }
 
 /// A transient provider error: the answer goes on the timeline and the send is tried again later
 /// by a new job (no worker sleeps); the lease covers the wait so the scheduler does not step in.
 pub async fn record_retry(
-    pool: &PgPool,
+    commits: &Batcher,
     message: &Message,
     error: &MessageError,
     retry_at: DateTime<Utc>,
     lease: Duration,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let (message, error) = (message.clone(), error.clone());
+    commits
+        .run(move |conn| Box::pin(retry(conn, message.clone(), error.clone(), retry_at, lease)))
+        .await
+}
+
+async fn retry(
+    conn: &mut PgConnection,
+    message: Message,
+    error: MessageError,
+    retry_at: DateTime<Utc>,
+    lease: Duration,
+) -> Result<()> {
     let detail = json!({"error": error, "retryAt": retry_at, "attempt": message.send_attempts});
-    add_entry(&mut tx, message, "provider_response", None, Some(detail)).await?;
+    add_entry(conn, &message, "provider_response", None, Some(detail)).await?;
     sqlx::query("UPDATE messages SET lease_until = $2 WHERE id = $1 AND status = 'PROCESSING'")
         .bind(message.id)
         .bind(retry_at + chrono::Duration::from_std(lease).expect("lease fits"))
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     queue::push(
-        &mut tx,
+        conn,
         SendMessage {
             message_id: message.id,
             attempt: message.send_attempts,
@@ -154,6 +197,5 @@ pub async fn record_retry(
         Some(retry_at),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
@@ -12,6 +12,7 @@ use super::{
 };
 use crate::{
     Result,
+    commits::Batcher,
     queue::{self, ProcessReceipt},
 };
 
@@ -124,8 +125,18 @@ struct ReceiptRow {
     earlier_pending: bool,
 }
 
-pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<ReceiptOutcome> {
-    let mut tx = pool.begin().await?;
+/// Applies a stored receipt to its message, committed through `commits`.
+pub async fn process(commits: &Batcher, receipt_id: Uuid, attempt: u32) -> Result<ReceiptOutcome> {
+    commits
+        .run(move |conn| Box::pin(process_in(conn, receipt_id, attempt)))
+        .await
+}
+
+async fn process_in(
+    conn: &mut PgConnection,
+    receipt_id: Uuid,
+    attempt: u32,
+) -> Result<ReceiptOutcome> {
     // Receipts of one message apply in the order they arrived, though their jobs may run in any
     // order: one that has an earlier receipt still pending waits for it (within the hold period).
     let r = sqlx::query_as::<_, ReceiptRow>(
@@ -138,7 +149,7 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
          FROM receipts r WHERE r.id = $1 FOR UPDATE OF r",
     )
     .bind(receipt_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(r) = r.filter(|r| r.processed_at.is_none()) else {
         return Ok(ReceiptOutcome::AlreadyProcessed);
@@ -149,7 +160,7 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
         ));
     }
     let found = load_for_receipt(
-        &mut tx,
+        conn,
         &r.channel,
         &r.provider,
         &r.provider_message_id,
@@ -168,7 +179,7 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
             ));
         }
         None => ReceiptOutcome::Unmatched,
-        Some((message, repeat)) => apply(&mut tx, receipt_id, message, repeat, &r).await?,
+        Some((message, repeat)) => apply(conn, receipt_id, message, repeat, &r).await?,
     };
     sqlx::query(
         "UPDATE receipts SET message_id = $2, outcome = $3, processed_at = now() WHERE id = $1",
@@ -176,9 +187,8 @@ pub async fn process(pool: &PgPool, receipt_id: Uuid, attempt: u32) -> Result<Re
     .bind(receipt_id)
     .bind(message_id)
     .bind(outcome.label())
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
     Ok(outcome)
 }
 

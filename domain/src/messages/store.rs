@@ -255,7 +255,7 @@ pub async fn insert_queued(
 }
 
 /// What a status change carries besides the new status.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Change {
     pub provider: Option<String>,
     /// Where the provider sent from, when it chose (a WhatsApp line).
