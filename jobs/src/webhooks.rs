@@ -192,7 +192,7 @@ pub async fn deliver_webhook(
 ) -> Result<(), BoxDynError> {
     let settings = &ctx.config.webhooks;
     let lease = settings.timeout + Duration::from_secs(10);
-    let claimed = match webhooks::claim(&ctx.pool, job.delivery_id, lease).await? {
+    let claimed = match webhooks::claim(&ctx.commits, job.delivery_id, lease).await? {
         Claim::Claimed(c) => c,
         Claim::NotYet(at) => {
             webhooks::come_back(&ctx.pool, job.delivery_id, at, false).await?;
@@ -208,7 +208,8 @@ pub async fn deliver_webhook(
     let attempt = ctx.webhooks.send(&ctx.config, &claimed).await;
     drop(permit);
     let outcome =
-        webhooks::record_attempt(&ctx.pool, &claimed, &attempt, &settings.retry_schedule).await?;
+        webhooks::record_attempt(&ctx.commits, &claimed, &attempt, &settings.retry_schedule)
+            .await?;
     info!(delivery_id = %claimed.id, endpoint_id = %claimed.endpoint.id, status = ?attempt.response_status, ?outcome, "webhook attempt");
     Ok(())
 }

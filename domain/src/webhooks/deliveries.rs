@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use super::{Endpoint, get};
 use crate::{
-    Error, Page, Paged, Result, events,
+    Error, Page, Paged, Result,
+    commits::Batcher,
+    events,
     queue::{self, DeliverWebhook},
 };
 
@@ -297,7 +299,14 @@ pub enum Claim {
 /// Claims a PENDING, due delivery for one attempt, under a lease. A job that finds it held (a
 /// duplicate, or a job rescued from a dead worker before the lease ran out) comes back when the
 /// lease ends, so no delivery is left PENDING without a job.
-pub async fn claim(pool: &PgPool, id: Uuid, lease: Duration) -> Result<Claim> {
+/// Committed through `commits` before it is answered.
+pub async fn claim(commits: &Batcher, id: Uuid, lease: Duration) -> Result<Claim> {
+    commits
+        .run(move |conn| Box::pin(claim_in(conn, id, lease)))
+        .await
+}
+
+async fn claim_in(conn: &mut PgConnection, id: Uuid, lease: Duration) -> Result<Claim> {
     #[derive(sqlx::FromRow)]
     struct Row {
         event_id: Uuid,
@@ -321,7 +330,7 @@ pub async fn claim(pool: &PgPool, id: Uuid, lease: Duration) -> Result<Claim> {
     )))
     .bind(id)
     .bind(lease.as_millis() as i64)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else {
         type State = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
@@ -329,7 +338,7 @@ pub async fn claim(pool: &PgPool, id: Uuid, lease: Duration) -> Result<Claim> {
             "SELECT status, lease_until, next_attempt_at FROM webhook_deliveries WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await?;
         return Ok(match state {
             Some((status, lease_until, next)) if status == "PENDING" => {
@@ -367,9 +376,10 @@ pub enum DeliveryOutcome {
 }
 
 /// Records an attempt and decides what follows: success, a retry job at its due time (the schedule
-/// with ±20 % jitter, or the receiver's `Retry-After`), or FAILED after the last.
+/// with ±20 % jitter, or the receiver's `Retry-After`), or FAILED after the last; committed
+/// through `commits`.
 pub async fn record_attempt(
-    pool: &PgPool,
+    commits: &Batcher,
     claimed: &Claimed,
     attempt: &Attempt,
     schedule: &[Duration],
@@ -413,7 +423,7 @@ pub async fn record_attempt(
         },
     ));
     // The attempt, the delivery, its endpoint and its retry job in one statement.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    let statement = format!(
         "WITH attempt_in AS (
              INSERT INTO webhook_attempts (id, delivery_id, attempted_at, response_status, duration_ms, response_body_excerpt, error)
              VALUES ($9, $1, now(), $5, $7, $6, $8)
@@ -435,22 +445,36 @@ pub async fn record_attempt(
         queue::insert_sql::<DeliverWebhook>(
             "SELECT id, payload, $4::timestamptz FROM unnest($12::text[], $13::bytea[]) AS r(id, payload)"
         )
-    )))
-    .bind(claimed.id)
-    .bind(new_status)
-    .bind(attempts)
-    .bind(next)
-    .bind(status.map(i32::from))
-    .bind(&attempt.body_excerpt)
-    .bind(duration_ms)
-    .bind(&attempt.error)
-    .bind(Uuid::now_v7())
-    .bind(claimed.endpoint.id)
-    .bind(endpoint_change)
-    .bind(&retry.ids)
-    .bind(&retry.payloads)
-    .execute(pool)
-    .await?;
+    );
+    let (delivery_id, endpoint_id, attempt_id) = (claimed.id, claimed.endpoint.id, Uuid::now_v7());
+    let (excerpt, error) = (attempt.body_excerpt.clone(), attempt.error.clone());
+    let (retry_ids, retry_payloads) = (retry.ids.clone(), retry.payloads);
+    commits
+        .run(move |conn| {
+            let statement = statement.clone();
+            let (excerpt, error) = (excerpt.clone(), error.clone());
+            let (retry_ids, retry_payloads) = (retry_ids.clone(), retry_payloads.clone());
+            Box::pin(async move {
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .bind(delivery_id)
+                    .bind(new_status)
+                    .bind(attempts)
+                    .bind(next)
+                    .bind(status.map(i32::from))
+                    .bind(excerpt)
+                    .bind(duration_ms)
+                    .bind(error)
+                    .bind(attempt_id)
+                    .bind(endpoint_id)
+                    .bind(endpoint_change)
+                    .bind(retry_ids)
+                    .bind(retry_payloads)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await?;
     if !retry.ids.is_empty() {
         queue::pushed::<DeliverWebhook>();
     }
