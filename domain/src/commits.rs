@@ -9,9 +9,9 @@
 //! A unit is a function of the connection that may run twice (after a rolled-back batch), so it
 //! must not act outside the database; its caller learns the result only once it is committed.
 
-use std::sync::Arc;
+use std::{panic::AssertUnwindSafe, sync::Arc};
 
-use futures::future::BoxFuture;
+use futures::{FutureExt, future::BoxFuture};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -118,7 +118,7 @@ async fn lane(pool: PgPool, pending: Arc<Mutex<mpsc::UnboundedReceiver<Box<dyn U
             }
         }
         if batch.len() > 1 {
-            match together(&pool, &mut batch).await {
+            match guarded(together(&pool, &mut batch)).await {
                 Ok(()) => {
                     for unit in batch {
                         unit.answer(None);
@@ -131,10 +131,18 @@ async fn lane(pool: PgPool, pending: Arc<Mutex<mpsc::UnboundedReceiver<Box<dyn U
             }
         }
         for mut unit in batch {
-            let failed = alone(&pool, unit.as_mut()).await.err();
+            let failed = guarded(alone(&pool, unit.as_mut())).await.err();
             unit.answer(failed);
         }
     }
+}
+
+/// A unit that panics fails its batch (and then itself alone), never the lane.
+async fn guarded(work: impl Future<Output = Result<()>>) -> Result<()> {
+    AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("a unit of work panicked").into()))
 }
 
 async fn together(pool: &PgPool, batch: &mut [Box<dyn Unit>]) -> Result<()> {

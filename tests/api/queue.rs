@@ -487,7 +487,7 @@ async fn the_commit_batcher_shares_commits_and_one_failing_unit_never_fails_its_
     let batcher = Batcher::start(pool.clone());
     // Each unit inserts its row and says which transaction it ran in; unit 13 of the second round
     // fails after its insert.
-    let round = |first: i32, failing: Option<i32>| {
+    let round = |first: i32, failing: Option<i32>, panicking: Option<i32>| {
         let units = (first..first + 20).map(|id| {
             let batcher = batcher.clone();
             async move {
@@ -503,6 +503,7 @@ async fn the_commit_batcher_shares_commits_and_one_failing_unit_never_fails_its_
                             if Some(id) == failing {
                                 sqlx::query("SELECT 1 / 0").execute(&mut *conn).await?;
                             }
+                            assert_ne!(Some(id), panicking, "a unit that panics");
                             Ok(txid)
                         })
                     })
@@ -511,7 +512,7 @@ async fn the_commit_batcher_shares_commits_and_one_failing_unit_never_fails_its_
         });
         futures::future::join_all(units)
     };
-    let first = round(0, None).await;
+    let first = round(0, None, None).await;
     let txids: std::collections::HashSet<i64> = first.into_iter().map(|r| r.unwrap()).collect();
     assert!(
         txids.len() < 20,
@@ -519,19 +520,30 @@ async fn the_commit_batcher_shares_commits_and_one_failing_unit_never_fails_its_
         txids.len()
     );
 
-    let second = round(100, Some(113)).await;
+    // One unit fails in the database, one panics: each gets its error, their neighbours commit.
+    let second = round(100, Some(113), Some(105)).await;
     for (i, result) in second.iter().enumerate() {
-        if i == 13 {
-            let e = result.as_ref().unwrap_err().to_string();
-            assert!(e.contains("division by zero"), "{e}");
-        } else {
-            assert!(result.is_ok(), "unit {i}: {result:?}");
+        match i {
+            13 => {
+                let e = result.as_ref().unwrap_err().to_string();
+                assert!(e.contains("division by zero"), "{e}");
+            }
+            5 => {
+                let e = result.as_ref().unwrap_err().to_string();
+                assert!(e.contains("panicked"), "{e}");
+            }
+            _ => assert!(result.is_ok(), "unit {i}: {result:?}"),
         }
     }
+    // The lanes outlive the panic.
+    assert!(round(200, None, None).await.iter().all(Result::is_ok));
     let stored: Vec<i32> = sqlx::query_scalar("SELECT id FROM batch_probe ORDER BY id")
         .fetch_all(&pool)
         .await
         .unwrap();
-    let expected: Vec<i32> = (0..20).chain((100..120).filter(|&id| id != 113)).collect();
+    let expected: Vec<i32> = (0..20)
+        .chain((100..120).filter(|&id| id != 113 && id != 105))
+        .chain(200..220)
+        .collect();
     assert_eq!(stored, expected);
 }
