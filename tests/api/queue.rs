@@ -160,6 +160,16 @@ async fn scheduler_duties_bury_dead_jobs_disable_failing_endpoints_and_expire_ol
         .execute(&app.pool)
         .await
         .unwrap();
+    // More jobs finished ten minutes ago than one batch deletes, and three finished since.
+    sqlx::query(
+        "INSERT INTO apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at, done_at)
+         SELECT 'done-' || g, 'herald.send', '\\x7b7d', 'Done', 1, 5, now(),
+                now() - CASE WHEN g <= 4500 THEN interval '20 minutes' ELSE interval '1 minute' END
+         FROM generate_series(1, 4503) g",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     sqlx::query("INSERT INTO login_failures (subject, failed_at) VALUES ('account:x', now() - interval '1 hour'), ('account:y', now())")
         .execute(&app.pool)
         .await
@@ -178,7 +188,11 @@ async fn scheduler_duties_bury_dead_jobs_disable_failing_endpoints_and_expire_ol
                 .unwrap()
         }
     };
-    assert_eq!(count("SELECT count(*) FROM apalis.jobs").await, 0);
+    assert_eq!(count("SELECT count(*) FROM apalis.jobs").await, 3);
+    assert_eq!(
+        count("SELECT count(*) FROM apalis.jobs WHERE status = 'Done' AND done_at > now() - interval '5 minutes'").await,
+        3
+    );
     assert_eq!(
         count("SELECT count(*) FROM dead_jobs WHERE queue = 'herald.send'").await,
         1
@@ -287,6 +301,26 @@ async fn the_queues_tuning_stays_after_every_migration_run_and_its_acknowledgeme
             assert!(!plan.contains("Seq Scan"), "{plan}");
             assert!(plan.contains("jobs_pkey"), "{plan}");
         }
+    }
+    // The scheduler's duties on the queue read their own indexes, not the table.
+    for (statement, index) in [
+        (
+            "EXPLAIN SELECT id FROM apalis.jobs WHERE status = 'Done' AND done_at < now() - interval '10 minutes' LIMIT 1000",
+            "herald_jobs_done_at",
+        ),
+        (
+            "EXPLAIN SELECT id FROM apalis.jobs
+             WHERE (status = 'Failed' AND attempts >= max_attempts) OR status = 'Killed' LIMIT 1000",
+            "herald_jobs_dead",
+        ),
+    ] {
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains(index), "{plan}");
+        assert!(!plan.contains("Seq Scan"), "{plan}");
     }
 }
 
