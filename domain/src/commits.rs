@@ -131,7 +131,9 @@ async fn lane(pool: PgPool, pending: Arc<Mutex<mpsc::UnboundedReceiver<Box<dyn U
             }
         }
         for mut unit in batch {
-            let failed = guarded(alone(&pool, unit.as_mut())).await.err();
+            let failed = guarded(together(&pool, std::slice::from_mut(&mut unit)))
+                .await
+                .err();
             unit.answer(failed);
         }
     }
@@ -150,13 +152,6 @@ async fn together(pool: &PgPool, batch: &mut [Box<dyn Unit>]) -> Result<()> {
     for unit in batch.iter_mut() {
         unit.run(&mut tx).await?;
     }
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn alone(pool: &PgPool, unit: &mut dyn Unit) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    unit.run(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -73,7 +73,7 @@ pub fn listen_pool(url: &str) -> anyhow::Result<PgPool> {
         .connect_lazy_with(opts))
 }
 
-/// Applies Herald's migrations and the queue's, then tunes the queue's table (`tune_queue`).
+/// Applies Herald's migrations and the queue's, then tunes the queue's table (`TUNE_QUEUE`).
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     migrator().run(pool).await?;
     apalis_postgres::PostgresStorage::setup(pool).await?;

@@ -24,7 +24,8 @@ pub struct JobContext {
     pub webhooks: Arc<webhooks::WebhookSender>,
     /// This process's queue wake-ups.
     pub wakes: Wakes,
-    /// Where claims, outcomes and receipt applications are committed, in batches.
+    /// Where send and webhook claims, outcomes, attempt records and receipt applications are
+    /// committed, in batches.
     pub commits: Batcher,
 }
 

@@ -291,11 +291,7 @@ async fn the_queues_tuning_stays_after_every_migration_run_and_its_acknowledgeme
             "EXPLAIN EXECUTE ack('[]', 'worker-1')",
             "EXPLAIN EXECUTE lock('{}', 'worker-1')",
         ] {
-            let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
-                .fetch_all(&mut *conn)
-                .await
-                .unwrap();
-            let plan = plan.join("\n");
+            let plan = plan(&mut conn, statement).await;
             assert!(!plan.contains("lock_by on"), "{plan}");
             assert!(!plan.contains("Bitmap"), "{plan}");
             assert!(!plan.contains("Seq Scan"), "{plan}");
@@ -314,14 +310,19 @@ async fn the_queues_tuning_stays_after_every_migration_run_and_its_acknowledgeme
             "herald_jobs_dead",
         ),
     ] {
-        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap();
-        let plan = plan.join("\n");
+        let plan = plan(&mut conn, statement).await;
         assert!(plan.contains(index), "{plan}");
         assert!(!plan.contains("Seq Scan"), "{plan}");
     }
+}
+
+/// The plan Postgres gives `statement` (an `EXPLAIN …`), as one text.
+async fn plan(conn: &mut sqlx::PgConnection, statement: &'static str) -> String {
+    let lines: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
+        .fetch_all(conn)
+        .await
+        .unwrap();
+    lines.join("\n")
 }
 
 #[tokio::test]

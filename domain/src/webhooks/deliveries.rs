@@ -448,7 +448,8 @@ pub async fn record_attempt(
     );
     let (delivery_id, endpoint_id, attempt_id) = (claimed.id, claimed.endpoint.id, Uuid::now_v7());
     let (excerpt, error) = (attempt.body_excerpt.clone(), attempt.error.clone());
-    let (retry_ids, retry_payloads) = (retry.ids.clone(), retry.payloads);
+    let retried = !retry.ids.is_empty();
+    let (retry_ids, retry_payloads) = (retry.ids, retry.payloads);
     commits
         .run(move |conn| {
             let statement = statement.clone();
@@ -475,7 +476,7 @@ pub async fn record_attempt(
             })
         })
         .await?;
-    if !retry.ids.is_empty() {
+    if retried {
         queue::pushed::<DeliverWebhook>();
     }
     Ok(outcome)
