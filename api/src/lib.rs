@@ -179,10 +179,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     telemetry::metrics_handle();
-    let watcher = tokio::spawn(domain::identity::watch_revocations(
-        listen_pool,
-        state.keys.clone(),
-    ));
+    let watcher = domain::identity::watch_revocations(listen_pool, state.keys.clone()).await;
     let served = serve_router(listener, router(state), shutdown).await;
     watcher.abort();
     served

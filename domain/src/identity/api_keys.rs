@@ -171,10 +171,11 @@ struct Cached {
 }
 
 /// API keys by the SHA-256 of the presented key, so that a request costs no database round trip.
-/// Revocation reaches every process through Postgres NOTIFY (`watch_revocations`). Every eviction
-/// moves a generation counter on; a key read from the database is cached only if no eviction
-/// happened since the read began, so a read that raced a revocation is never cached. The lock
-/// (parking_lot) cannot be poisoned by a panic elsewhere.
+/// Revocation reaches every process through Postgres NOTIFY (`watch_revocations`), so keys are
+/// cached only while that listener is listening: a process that cannot hear revocations reads every
+/// key from the database. Every eviction moves a generation counter on; a key read from the
+/// database is cached only if no eviction happened since the read began, so a read that raced a
+/// revocation is never cached. The lock (parking_lot) cannot be poisoned by a panic elsewhere.
 #[derive(Default)]
 pub struct KeyCache {
     inner: parking_lot::Mutex<CacheInner>,
@@ -184,6 +185,7 @@ pub struct KeyCache {
 struct CacheInner {
     entries: std::collections::HashMap<Vec<u8>, Cached>,
     generation: u64,
+    listening: bool,
 }
 
 /// Keys cached at most; past it the cache starts again (each key is re-read once).
@@ -202,6 +204,13 @@ impl KeyCache {
         inner.entries.clear();
     }
 
+    /// Empties the cache and says whether revocations are heard from now on: anything cached
+    /// before may have been revoked unheard, and nothing is cached while they are not.
+    fn set_listening(&self, listening: bool) {
+        self.clear();
+        self.inner.lock().listening = listening;
+    }
+
     fn generation(&self) -> u64 {
         self.inner.lock().generation
     }
@@ -209,7 +218,7 @@ impl KeyCache {
     /// Caches a key read when the generation was `read_at`, unless an eviction came since.
     fn insert_if_current(&self, hash: Vec<u8>, entry: Cached, read_at: u64) -> bool {
         let mut inner = self.inner.lock();
-        if inner.generation != read_at {
+        if !inner.listening || inner.generation != read_at {
             return false;
         }
         if inner.entries.len() >= CACHE_CAPACITY {
@@ -300,37 +309,57 @@ async fn record_last_used(pool: &PgPool, id: Uuid) -> Result<()> {
     Ok(())
 }
 
-/// Listens for revoked keys and evicts them from this process's cache; empties the cache whenever
-/// the connection drops, since notifications may have been missed meanwhile. Runs until the pool closes.
-pub async fn watch_revocations(pool: PgPool, cache: std::sync::Arc<KeyCache>) {
-    loop {
-        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(l) => l,
-            Err(_) if pool.is_closed() => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for API key revocations; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        if listener.listen(REVOCATIONS_CHANNEL).await.is_err() {
-            continue;
-        }
-        // Anything cached before listening may have been revoked unheard.
-        cache.clear();
+/// Listens for revoked keys and evicts them from this process's cache, reconnecting whenever the
+/// connection drops (the cache is emptied and unused meanwhile, since notifications may be missed).
+/// Returns once the first attempt to listen is over, so that a server started after it caches keys
+/// from its first request; the task it returns listens until the pool closes.
+pub async fn watch_revocations(
+    pool: PgPool,
+    cache: std::sync::Arc<KeyCache>,
+) -> tokio::task::JoinHandle<()> {
+    let first = listen_for_revocations(&pool, &cache).await;
+    tokio::spawn(async move {
+        let mut listener = first;
         loop {
-            match listener.try_recv().await {
-                Ok(Some(n)) => match n.payload().parse::<Uuid>() {
-                    Ok(id) => cache.evict(id),
-                    Err(_) => cache.clear(),
-                },
-                // The connection dropped: notifications may have been lost.
-                Ok(None) => cache.clear(),
-                Err(_) => break,
+            match listener.take() {
+                Some(mut heard) => {
+                    while let Ok(Some(n)) = heard.try_recv().await {
+                        match n.payload().parse::<Uuid>() {
+                            Ok(id) => cache.evict(id),
+                            Err(_) => cache.clear(),
+                        }
+                    }
+                    cache.set_listening(false);
+                }
+                None => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
             }
+            if pool.is_closed() {
+                return;
+            }
+            listener = listen_for_revocations(&pool, &cache).await;
         }
-        if pool.is_closed() {
-            return;
+    })
+}
+
+async fn listen_for_revocations(
+    pool: &PgPool,
+    cache: &KeyCache,
+) -> Option<sqlx::postgres::PgListener> {
+    let listened = async {
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(REVOCATIONS_CHANNEL).await?;
+        Ok::<_, sqlx::Error>(listener)
+    };
+    match listened.await {
+        Ok(listener) => {
+            cache.set_listening(true);
+            Some(listener)
+        }
+        Err(e) => {
+            if !pool.is_closed() {
+                tracing::warn!(error = %e, "cannot listen for API key revocations; retrying");
+            }
+            None
         }
     }
 }
@@ -362,6 +391,7 @@ mod cache_tests {
     #[test]
     fn a_key_read_before_its_revocation_is_not_cached_after_the_eviction() {
         let cache = KeyCache::default();
+        cache.set_listening(true);
         let id = Uuid::now_v7();
         // A request reads the key (generation noted) …
         let read_at = cache.generation();
@@ -372,5 +402,17 @@ mod cache_tests {
         assert!(cache.inner.lock().entries.is_empty());
         let now = cache.generation();
         assert!(cache.insert_if_current(b"h".to_vec(), entry(id), now));
+    }
+
+    #[test]
+    fn nothing_is_cached_while_revocations_are_not_heard() {
+        let cache = KeyCache::default();
+        let id = Uuid::now_v7();
+        assert!(!cache.insert_if_current(b"h".to_vec(), entry(id), cache.generation()));
+        cache.set_listening(true);
+        assert!(cache.insert_if_current(b"h".to_vec(), entry(id), cache.generation()));
+        cache.set_listening(false);
+        assert!(cache.inner.lock().entries.is_empty());
+        assert!(!cache.insert_if_current(b"h".to_vec(), entry(id), cache.generation()));
     }
 }
