@@ -40,8 +40,9 @@ struct Args {
     /// Messages for the end-to-end run.
     #[arg(long, default_value_t = 20_000)]
     messages: usize,
-    /// Deliveries for each webhook run.
-    #[arg(long, default_value_t = 2_000)]
+    /// Deliveries for each webhook run (a tenth of them to a receiver that holds 20 at a time for
+    /// 200 ms each, which takes 100 a second at most).
+    #[arg(long, default_value_t = 10_000)]
     deliveries: usize,
     /// Largest listing table (10k, 100k, … up to this).
     #[arg(long, default_value_t = 1_000_000)]
@@ -336,13 +337,19 @@ async fn main() -> anyhow::Result<()> {
     }
     // `webhooks-wide` is meant for a Herald whose per-endpoint limit is 200 (scripts/bench runs it so).
     let webhook_runs = [
-        ("webhooks", 0u64, ""),
-        ("webhooks", 200, ""),
-        ("webhooks-wide", 200, ", WEBHOOK_ENDPOINT_CONCURRENCY=200"),
+        ("webhooks", 0u64, "", args.deliveries),
+        ("webhooks", 200, "", args.deliveries / 10),
+        (
+            "webhooks-wide",
+            200,
+            ", WEBHOOK_ENDPOINT_CONCURRENCY=200",
+            args.deliveries,
+        ),
     ];
-    for (scenario, delay, label) in webhook_runs {
+    for (scenario, delay, label, deliveries) in webhook_runs {
         if run(scenario) {
-            let r = receiver::webhooks(&args, &pool, &tenant, Duration::from_millis(delay)).await?;
+            let wait = Duration::from_millis(delay);
+            let r = receiver::webhooks(&args, &pool, &tenant, wait, deliveries).await?;
             table.push((
                 format!("webhooks, receiver answers after {delay} ms{label}"),
                 format!(

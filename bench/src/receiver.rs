@@ -1,5 +1,6 @@
 //! The webhook scenario: a local receiver answering at once or after a delay, and the deliveries per
-//! second Herald achieves to it.
+//! second Herald achieves to it. The messages behind the deliveries are scheduled a day ahead, so
+//! their `sms_queued` events are delivered while no send competes with the deliveries for the cores.
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ pub async fn webhooks(
     pool: &PgPool,
     tenant: &Tenant,
     delay: Duration,
+    deliveries: usize,
 ) -> anyhow::Result<serde_json::Value> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
@@ -37,10 +39,15 @@ pub async fn webhooks(
     .await?;
     let endpoint_id = endpoint["id"].as_str().unwrap().to_owned();
     let url = format!("{base}/v1/public/sms/batch");
-    for start in (0..args.deliveries).step_by(100) {
-        let n = 100.min(args.deliveries - start);
-        let body =
-            json!({"messages": (0..n).map(|j| sms(900_000_000 + start + j)).collect::<Vec<_>>()});
+    let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+    let scheduled = |i: usize| {
+        let mut m = sms(i);
+        m["scheduledAt"] = json!(tomorrow);
+        m
+    };
+    for start in (0..deliveries).step_by(100) {
+        let n = 100.min(deliveries - start);
+        let body = json!({"messages": (0..n).map(|j| scheduled(900_000_000 + start + j)).collect::<Vec<_>>()});
         let r = c
             .post(&url)
             .bearer_auth(&tenant.key)
