@@ -6,10 +6,16 @@
 //! commit does, the batch is rolled back and each of its units runs again alone, in a transaction
 //! of its own: one bad row never fails its neighbours, and each caller gets its own answer.
 //!
-//! A unit is a function of the connection that may run twice (after a rolled-back batch), so it
-//! must not act outside the database; its caller learns the result only once it is committed.
+//! A unit is a function of the connection, or an item of a `Set`, that may run twice (after a
+//! rolled-back batch), so it must not act outside the database; its caller learns the result only
+//! once it is committed. The items of one `Set` in a batch run together, in set-based statements
+//! (`UPDATE … FROM unnest(…)`) written once for all of them.
 
-use std::{panic::AssertUnwindSafe, sync::Arc};
+use std::{
+    any::{Any, TypeId},
+    panic::AssertUnwindSafe,
+    sync::Arc,
+};
 
 use futures::{FutureExt, future::BoxFuture};
 use sqlx::{PgConnection, PgPool};
@@ -25,11 +31,32 @@ const LANES: usize = 4;
 
 type Work<T> = dyn for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<T>> + Send + Sync;
 
+/// Work whose items run together: the items of one set in a batch are handed over at once, so
+/// that each statement is written once for all of them.
+pub trait Set: 'static {
+    type Item: Clone + Send + Sync + 'static;
+    type Output: Send + 'static;
+
+    /// Runs `items` on the batch's transaction; answers one output for each item, in their order.
+    fn run_all(
+        conn: &mut PgConnection,
+        items: Vec<Self::Item>,
+    ) -> BoxFuture<'_, Result<Vec<Self::Output>>>;
+}
+
 /// A unit of work waiting for its batch, with the caller's answer.
 trait Unit: Send {
-    fn run<'c>(&'c mut self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<()>>;
+    /// The set the unit is an item of, if any: the units of one set in a batch run together.
+    fn set(&self) -> Option<TypeId>;
+    /// Runs the unit, and the `others` of its set with it (none for a unit of no set).
+    fn run<'c>(
+        &'c mut self,
+        others: &'c mut [Box<dyn Unit>],
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<()>>;
     /// Sends the caller its result (`failed`: the unit's own error, from its run alone).
     fn answer(self: Box<Self>, failed: Option<crate::Error>);
+    fn as_any(&mut self) -> &mut dyn Any;
 }
 
 struct Pending<T> {
@@ -41,7 +68,15 @@ struct Pending<T> {
 }
 
 impl<T: Send + 'static> Unit for Pending<T> {
-    fn run<'c>(&'c mut self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<()>> {
+    fn set(&self) -> Option<TypeId> {
+        None
+    }
+
+    fn run<'c>(
+        &'c mut self,
+        _: &'c mut [Box<dyn Unit>],
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<()>> {
         Box::pin(async move {
             let value = wakes::within(self.scope.clone(), (self.work)(conn)).await?;
             self.result = Some(value);
@@ -50,14 +85,78 @@ impl<T: Send + 'static> Unit for Pending<T> {
     }
 
     fn answer(self: Box<Self>, failed: Option<crate::Error>) {
-        let out = match (failed, self.result) {
-            (Some(e), _) => Err(e),
-            (None, Some(value)) => Ok(value),
-            (None, None) => Err(anyhow::anyhow!("a committed unit left no result").into()),
-        };
-        // A caller that went away (its job was cancelled) needs no answer.
-        let _ = self.reply.send(out);
+        reply(self.reply, failed, self.result);
     }
+
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// An item of a set waiting for its batch, with the caller's answer.
+struct Item<S: Set> {
+    item: S::Item,
+    scope: Option<wakes::Scope>,
+    result: Option<S::Output>,
+    reply: oneshot::Sender<Result<S::Output>>,
+}
+
+impl<S: Set> Item<S> {
+    fn of(unit: &mut Box<dyn Unit>) -> Result<&mut Self> {
+        unit.as_any()
+            .downcast_mut::<Self>()
+            .ok_or_else(|| anyhow::anyhow!("a unit of another set was run with this one").into())
+    }
+}
+
+impl<S: Set> Unit for Item<S> {
+    fn set(&self) -> Option<TypeId> {
+        Some(TypeId::of::<S>())
+    }
+
+    fn run<'c>(
+        &'c mut self,
+        others: &'c mut [Box<dyn Unit>],
+        conn: &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<()>> {
+        Box::pin(async move {
+            let mut items = vec![self.item.clone()];
+            for other in others.iter_mut() {
+                items.push(Item::<S>::of(other)?.item.clone());
+            }
+            // The jobs a set pushes wake their queues when its first caller is done.
+            let outputs = wakes::within(self.scope.clone(), S::run_all(conn, items)).await?;
+            if outputs.len() != 1 + others.len() {
+                return Err(
+                    anyhow::anyhow!("a set answered {} of its items", outputs.len()).into(),
+                );
+            }
+            let mut outputs = outputs.into_iter();
+            self.result = outputs.next();
+            for (other, output) in others.iter_mut().zip(outputs) {
+                Item::<S>::of(other)?.result = Some(output);
+            }
+            Ok(())
+        })
+    }
+
+    fn answer(self: Box<Self>, failed: Option<crate::Error>) {
+        reply(self.reply, failed, self.result);
+    }
+
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+fn reply<T>(to: oneshot::Sender<Result<T>>, failed: Option<crate::Error>, result: Option<T>) {
+    let out = match (failed, result) {
+        (Some(e), _) => Err(e),
+        (None, Some(value)) => Ok(value),
+        (None, None) => Err(anyhow::anyhow!("a committed unit left no result").into()),
+    };
+    // A caller that went away (its job was cancelled) needs no answer.
+    let _ = to.send(out);
 }
 
 /// Hands units of work to the batching lanes; cheap to clone.
@@ -91,8 +190,29 @@ impl Batcher {
             result: None,
             reply,
         };
+        self.submit(Box::new(unit), answer).await
+    }
+
+    /// Runs `item` with the other items of its set in a batch, and answers once that is committed
+    /// (or, after a failed batch, once `item` has run alone, as a set of one).
+    pub async fn run_in<S: Set>(&self, item: S::Item) -> Result<S::Output> {
+        let (reply, answer) = oneshot::channel();
+        let unit = Item::<S> {
+            item,
+            scope: wakes::scope(),
+            result: None,
+            reply,
+        };
+        self.submit(Box::new(unit), answer).await
+    }
+
+    async fn submit<T>(
+        &self,
+        unit: Box<dyn Unit>,
+        answer: oneshot::Receiver<Result<T>>,
+    ) -> Result<T> {
         self.queue
-            .send(Box::new(unit))
+            .send(unit)
             .map_err(|_| anyhow::anyhow!("the commit batcher has stopped"))?;
         answer
             .await
@@ -147,10 +267,21 @@ async fn guarded(work: impl Future<Output = Result<()>>) -> Result<()> {
         .unwrap_or_else(|_| Err(anyhow::anyhow!("a unit of work panicked").into()))
 }
 
+/// Runs a batch in one transaction: each unit of no set alone, the units of each set together.
 async fn together(pool: &PgPool, batch: &mut [Box<dyn Unit>]) -> Result<()> {
+    batch.sort_by_key(|unit| unit.set());
     let mut tx = pool.begin().await?;
-    for unit in batch.iter_mut() {
-        unit.run(&mut tx).await?;
+    let mut rest = batch;
+    while let Some(first) = rest.first() {
+        let set = first.set();
+        let n = match set {
+            None => 1,
+            Some(_) => rest.iter().take_while(|unit| unit.set() == set).count(),
+        };
+        let (group, tail) = std::mem::take(&mut rest).split_at_mut(n);
+        let (first, others) = group.split_first_mut().expect("a group holds a unit");
+        first.run(others, &mut tx).await?;
+        rest = tail;
     }
     tx.commit().await?;
     Ok(())

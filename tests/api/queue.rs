@@ -582,3 +582,138 @@ async fn the_commit_batcher_shares_commits_and_one_failing_unit_never_fails_its_
         .collect();
     assert_eq!(stored, expected);
 }
+
+#[tokio::test]
+async fn claims_and_outcomes_in_flight_are_written_as_sets_and_a_message_is_claimed_once() {
+    use domain::{
+        commits::Batcher,
+        messages::{self, Change, Channel, Status, Transition},
+    };
+
+    let app = spawn_app_with(herald::Roles::API, |_| {}).await;
+    let (_, key) = app.sms_tenant("Acme").await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let id = app.send_sms_id(&key, &format!("+23480100000{i:02}")).await;
+        ids.push(uuid::Uuid::parse_str(&id).unwrap());
+    }
+    let batcher = Batcher::start(app.pool.clone());
+    let lease = Duration::from_secs(60);
+    let job = |message_id| SendMessage {
+        message_id,
+        attempt: 0,
+    };
+    // Every message's job twice at once (a duplicate delivery of the job), the last message with
+    // no SMS provider configured, and a job of a message that does not exist among them.
+    let claims = ids.iter().enumerate().flat_map(|(i, id)| {
+        let configured: &[Channel] = if i == 11 { &[] } else { &[Channel::Sms] };
+        [(*id, configured), (*id, configured)]
+    });
+    let missing = uuid::Uuid::now_v7();
+    let claims = claims
+        .chain([(missing, &[Channel::Sms][..])])
+        .map(|(id, configured)| {
+            let (batcher, job) = (batcher.clone(), job(id));
+            async move {
+                let claimed = messages::claim_for_send(&batcher, &job, lease, configured).await;
+                (id, claimed)
+            }
+        });
+    let mut claimed = std::collections::HashMap::<_, Vec<_>>::new();
+    for (id, result) in futures::future::join_all(claims).await {
+        if id == missing {
+            assert!(
+                result.unwrap().is_none(),
+                "a job of no message claims nothing"
+            );
+            continue;
+        }
+        claimed.entry(id).or_default().push(result.unwrap());
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let won: Vec<_> = claimed[id].iter().flatten().collect();
+        let expected = usize::from(i != 11);
+        assert_eq!(
+            won.len(),
+            expected,
+            "message {i} claimed {} times",
+            won.len()
+        );
+    }
+    let status = |id: uuid::Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, i32, Option<String>)>(
+                "SELECT status, send_attempts, error_code FROM messages WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    for id in &ids[..11] {
+        assert_eq!(status(*id).await, ("PROCESSING".into(), 1, None));
+    }
+    assert_eq!(
+        status(ids[11]).await,
+        ("FAILED".into(), 0, Some("CHANNEL_NOT_CONFIGURED".into()))
+    );
+    // One event a change, and changes written together share a statement (and its time).
+    let written = |status: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (i64, i64)>(
+                "SELECT count(*), count(DISTINCT occurred_at) FROM events WHERE status = $1",
+            )
+            .bind(status)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let (events, statements) = written("PROCESSING").await;
+    assert_eq!(events, 11);
+    assert!(
+        statements < 11,
+        "eleven claims took {statements} statements"
+    );
+
+    // Outcomes in flight: each message SENT once, its first poll pushed where one is due.
+    let messages: Vec<_> = claimed
+        .values()
+        .flat_map(|results| results.iter().flatten().cloned())
+        .collect();
+    let outcomes = messages.iter().enumerate().map(|(i, m)| {
+        let batcher = batcher.clone();
+        let change = Change {
+            provider: Some("sandbox".into()),
+            provider_message_id: Some(format!("sbx_{i}")),
+            ..Change::default()
+        };
+        let poll_at = (i % 2 == 0).then(|| chrono::Utc::now() + chrono::Duration::minutes(5));
+        async move { messages::record_outcome(&batcher, m, Status::Sent, change, poll_at).await }
+    });
+    for result in futures::future::join_all(outcomes).await {
+        assert!(matches!(result.unwrap(), Transition::Applied(_)));
+    }
+    let sent: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM messages WHERE status = 'SENT' AND provider_message_id LIKE 'sbx_%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(sent, 11);
+    let (events, statements) = written("SENT").await;
+    assert_eq!(events, 11);
+    assert!(
+        statements < 11,
+        "eleven outcomes took {statements} statements"
+    );
+    let polls: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE job_type = 'herald.poll'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(polls, 6);
+}

@@ -6,93 +6,159 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 
+use futures::future::BoxFuture;
+use uuid::Uuid;
+
 use super::{
     Change, Channel, Message, MessageError, Status, Transition, add_entry, load_for_claim,
-    transition,
+    store::{Step, first_of_each, transition_all},
 };
 use crate::{
     Result,
-    commits::Batcher,
+    commits::{Batcher, Set},
     queue::{self, PollStatus, SendMessage},
 };
 
 /// Claims a message for the send job that names it: QUEUED → PROCESSING on the first attempt, or a
-/// fresh lease on a PROCESSING message for a retry. A duplicate, stale or canceled job claims nothing.
+/// fresh lease on a PROCESSING message for a retry. A duplicate, stale or canceled job claims
+/// nothing, nor does a job whose message is gone (its job was written with it, so it never comes
+/// before it).
 /// A message that must not be sent now (its channel has no provider configured, or its recipient
 /// opted out of its channel after it was accepted) ends FAILED instead, and nothing is claimed.
-/// The claim is committed (in a batch, through `commits`) before it is answered, so a provider is
-/// called only for a message that is durably PROCESSING.
+/// The claim is committed (in a batch, through `commits`, with the other claims in flight) before
+/// it is answered, so a provider is called only for a message that is durably PROCESSING.
 pub async fn claim_for_send(
     commits: &Batcher,
     job: &SendMessage,
     lease: Duration,
     configured: &[Channel],
 ) -> Result<Option<Message>> {
-    let (job, configured) = (job.clone(), configured.to_vec());
-    commits
-        .run(move |conn| Box::pin(claim(conn, job.clone(), lease, configured.clone())))
-        .await
+    let claim = Claim {
+        job: job.clone(),
+        lease,
+        configured: configured.to_vec(),
+    };
+    commits.run_in::<Claims>(claim).await
 }
 
-async fn claim(
-    conn: &mut PgConnection,
+/// The claims of a batch, in one statement for each step whatever their number.
+struct Claims;
+
+#[derive(Clone)]
+struct Claim {
     job: SendMessage,
     lease: Duration,
     configured: Vec<Channel>,
-) -> Result<Option<Message>> {
-    let (message, opted_out) = load_for_claim(conn, job.message_id).await?;
-    let claimable = if job.attempt == 0 {
-        message.status == Status::Queued
-    } else {
-        message.status == Status::Processing && message.send_attempts == job.attempt
-    };
-    if !claimable {
-        return Ok(None);
-    }
-    let provider_configured = configured.contains(&message.channel);
-    if let Some(error) = refusal(&message, provider_configured, opted_out) {
-        let change = Change {
-            error: Some(error),
-            ..Change::default()
-        };
-        transition(conn, message.id, message.channel, Status::Failed, change).await?;
-        return Ok(None);
-    }
-    let claimed = if job.attempt == 0 {
-        let change = Change {
-            claim: Some((0, lease)),
-            ..Change::default()
-        };
-        match transition(
-            conn,
-            job.message_id,
-            message.channel,
-            Status::Processing,
-            change,
-        )
-        .await?
-        {
-            Transition::Applied(m) => Some(m),
-            Transition::Refused(_) => None,
-        }
-    } else {
-        let row: Option<(i32,)> = sqlx::query_as(
-            "UPDATE messages SET send_attempts = send_attempts + 1, updated_at = now(),
-                 lease_until = now() + make_interval(secs => $3::bigint / 1000.0)
-             WHERE id = $1 AND status = 'PROCESSING' AND send_attempts = $2
-             RETURNING send_attempts",
-        )
-        .bind(job.message_id)
-        .bind(job.attempt)
-        .bind(lease.as_millis() as i64)
-        .fetch_optional(&mut *conn)
-        .await?;
-        row.map(|(n,)| Message {
-            send_attempts: n,
-            ..message
+}
+
+impl Set for Claims {
+    type Item = Claim;
+    type Output = Option<Message>;
+
+    fn run_all(
+        conn: &mut PgConnection,
+        claims: Vec<Claim>,
+    ) -> BoxFuture<'_, Result<Vec<Option<Message>>>> {
+        Box::pin(async move {
+            let mut claimed: Vec<Option<Message>> = claims.iter().map(|_| None).collect();
+            let mut waiting: Vec<(usize, Claim)> = claims.into_iter().enumerate().collect();
+            // Two jobs of one message are claimed one after the other: the second sees the first's claim.
+            while !waiting.is_empty() {
+                let (round, later) = first_of_each(waiting, |c| c.job.message_id);
+                waiting = later;
+                for (i, message) in claim_round(conn, round).await? {
+                    claimed[i] = message;
+                }
+            }
+            Ok(claimed)
         })
-    };
+    }
+}
+
+/// Claims of distinct messages: one statement locks them all, one changes those claimed first and
+/// fails those refused, and one records their events.
+async fn claim_round(
+    conn: &mut PgConnection,
+    round: Vec<(usize, Claim)>,
+) -> Result<Vec<(usize, Option<Message>)>> {
+    let ids: Vec<_> = round.iter().map(|(_, c)| c.job.message_id).collect();
+    let mut loaded = load_for_claim(conn, &ids).await?;
+    let mut claimed = Vec::with_capacity(round.len());
+    let (mut steps, mut stepped) = (Vec::new(), Vec::new());
+    for (i, c) in round {
+        let Some((message, opted_out)) = loaded.remove(&c.job.message_id) else {
+            claimed.push((i, None));
+            continue;
+        };
+        let claimable = if c.job.attempt == 0 {
+            message.status == Status::Queued
+        } else {
+            message.status == Status::Processing && message.send_attempts == c.job.attempt
+        };
+        if !claimable {
+            claimed.push((i, None));
+            continue;
+        }
+        let provider_configured = c.configured.contains(&message.channel);
+        let (to, change) = match refusal(&message, provider_configured, opted_out) {
+            Some(error) => {
+                let change = Change {
+                    error: Some(error),
+                    ..Change::default()
+                };
+                (Status::Failed, change)
+            }
+            None if c.job.attempt == 0 => {
+                let change = Change {
+                    claim: Some((0, c.lease)),
+                    ..Change::default()
+                };
+                (Status::Processing, change)
+            }
+            None => {
+                claimed.push((i, reclaim(conn, message, c.lease).await?));
+                continue;
+            }
+        };
+        stepped.push((i, to));
+        steps.push(Step {
+            message_id: message.id,
+            channel: message.channel,
+            to,
+            change,
+        });
+    }
+    for ((i, to), t) in stepped.into_iter().zip(transition_all(conn, steps).await?) {
+        let message = match (to, t) {
+            (Status::Processing, Transition::Applied(m)) => Some(m),
+            _ => None,
+        };
+        claimed.push((i, message));
+    }
     Ok(claimed)
+}
+
+/// A retry's claim: a fresh lease on the PROCESSING message its job found, one attempt more.
+async fn reclaim(
+    conn: &mut PgConnection,
+    message: Message,
+    lease: Duration,
+) -> Result<Option<Message>> {
+    let row: Option<(i32,)> = sqlx::query_as(
+        "UPDATE messages SET send_attempts = send_attempts + 1, updated_at = now(),
+             lease_until = now() + make_interval(secs => $3::bigint / 1000.0)
+         WHERE id = $1 AND status = 'PROCESSING' AND send_attempts = $2
+         RETURNING send_attempts",
+    )
+    .bind(message.id)
+    .bind(message.send_attempts)
+    .bind(lease.as_millis() as i64)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(n,)| Message {
+        send_attempts: n,
+        ..message
+    }))
 }
 
 /// Why a message about to be claimed must not be sent, if it must not.
@@ -115,7 +181,8 @@ fn refusal(message: &Message, provider_configured: bool, opted_out: bool) -> Opt
 }
 
 /// Records the provider's answer (SENT with its id, or FAILED with its error), with the first
-/// status poll when the provider can be asked later (`poll_at`), committed through `commits`.
+/// status poll when the provider can be asked later (`poll_at`), committed through `commits` with
+/// the other outcomes in flight.
 pub async fn record_outcome(
     commits: &Batcher,
     message: &Message,
@@ -123,40 +190,65 @@ pub async fn record_outcome(
     change: Change,
     poll_at: Option<DateTime<Utc>>,
 ) -> Result<Transition> {
-    let message = message.clone();
-    commits
-        .run(move |conn| {
-            Box::pin(outcome(
-                conn,
-                message.clone(),
-                status,
-                change.clone(),
-                poll_at,
-            ))
-        })
-        .await
+    let outcome = Outcome {
+        message_id: message.id,
+        channel: message.channel,
+        status,
+        change,
+        poll_at,
+    };
+    commits.run_in::<Outcomes>(outcome).await
 }
 
-async fn outcome(
-    conn: &mut PgConnection,
-    message: Message,
+/// The outcomes of a batch: their status changes and first polls, one statement each.
+struct Outcomes;
+
+#[derive(Clone)]
+struct Outcome {
+    message_id: Uuid,
+    channel: Channel,
     status: Status,
     change: Change,
     poll_at: Option<DateTime<Utc>>,
-) -> Result<Transition> {
-    let t = transition(conn, message.id, message.channel, status, change).await?;
-    if let (Transition::Applied(_), Some(at)) = (&t, poll_at) {
-        queue::push(
-            conn,
-            PollStatus {
-                message_id: message.id,
-                attempt: 0,
-            },
-            Some(at),
-        )
-        .await?;
+}
+
+impl Set for Outcomes {
+    type Item = Outcome;
+    type Output = Transition;
+
+    fn run_all(
+        conn: &mut PgConnection,
+        outcomes: Vec<Outcome>,
+    ) -> BoxFuture<'_, Result<Vec<Transition>>> {
+        Box::pin(async move {
+            let polls: Vec<_> = outcomes.iter().map(|o| (o.message_id, o.poll_at)).collect();
+            let steps = outcomes
+                .into_iter()
+                .map(|o| Step {
+                    message_id: o.message_id,
+                    channel: o.channel,
+                    to: o.status,
+                    change: o.change,
+                })
+                .collect();
+            let made = transition_all(conn, steps).await?;
+            let due = made
+                .iter()
+                .zip(polls)
+                .filter_map(|(t, (message_id, at))| match (t, at) {
+                    (Transition::Applied(_), Some(at)) => Some((
+                        PollStatus {
+                            message_id,
+                            attempt: 0,
+                        },
+                        Some(at),
+                    )),
+                    _ => None,
+                });
+            queue::push_all(conn, due).await?;
+            Ok(made)
+        })
     }
-    Ok(t)
 }
 
 /// A transient provider error: the answer goes on the timeline and the send is tried again later

@@ -1,5 +1,7 @@
 //! The `messages` store and the one function through which every status change goes.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -226,7 +228,12 @@ pub async fn insert_queued(
         queue::insert_sql::<SendMessage>(
             "SELECT * FROM unnest($16::text[], $17::bytea[], $10::timestamptz[])"
         ),
-        crate::webhooks::fan_out_sql("$2", "$13::uuid[]", "$14::text[]", "$15::text[]"),
+        crate::webhooks::fan_out_sql(
+            "array_fill($2::uuid, ARRAY[cardinality($13::uuid[])])",
+            "$13::uuid[]",
+            "$14::text[]",
+            "$15::text[]"
+        ),
     )))
     .bind(&ids)
     .bind(organization_id)
@@ -278,8 +285,15 @@ pub enum Transition {
     Refused(Message),
 }
 
-/// Every status change goes through here, on the caller's transaction: the conditional update that
-/// the status machine allows, and the timeline entry whose id is the event's (and webhook's) id.
+/// One status change asked of `transition_all`.
+pub struct Step {
+    pub message_id: Uuid,
+    pub channel: Channel,
+    pub to: Status,
+    pub change: Change,
+}
+
+/// A status change on the caller's transaction (`transition_all` of one).
 pub async fn transition(
     conn: &mut PgConnection,
     message_id: Uuid,
@@ -287,72 +301,170 @@ pub async fn transition(
     to: Status,
     change: Change,
 ) -> Result<Transition> {
-    let sources = channel.sources_of(to);
-    let (code, text) = change
-        .error
-        .map(|e| (Some(e.code), Some(e.message)))
-        .unwrap_or((None, None));
-    let (expected_attempts, lease_ms) = match change.claim {
-        Some((n, lease)) => (Some(n), Some(lease.as_millis() as i64)),
-        None => (None, None),
+    let step = Step {
+        message_id,
+        channel,
+        to,
+        change,
     };
-    let updated = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
-        "UPDATE messages SET status = $3, updated_at = now(),
-             provider = coalesce($4, provider),
-             sender = coalesce($12, sender),
-             provider_message_id = coalesce($5, provider_message_id),
-             error_code = coalesce($6, error_code),
-             error_message = coalesce($7, error_message),
-             send_attempts = send_attempts + CASE WHEN $9::int IS NULL THEN 0 ELSE 1 END,
-             sent_at = CASE WHEN $3 = 'SENT' THEN now() ELSE sent_at END,
-             lease_until = CASE WHEN $10::bigint IS NULL THEN NULL
-                                ELSE now() + make_interval(secs => $10::bigint / 1000.0) END
-         WHERE id = $1 AND channel = $2 AND status = ANY($8)
-           AND ($9::int IS NULL OR send_attempts = $9)
-           AND ($11::uuid IS NULL OR organization_id = $11)
-         RETURNING {MESSAGE_COLUMNS}"
-    )))
-    .bind(message_id)
-    .bind(channel.as_str())
-    .bind(to.as_str())
-    .bind(change.provider)
-    .bind(change.provider_message_id)
-    .bind(code)
-    .bind(text)
-    .bind(&sources)
-    .bind(expected_attempts)
-    .bind(lease_ms)
-    .bind(change.organization_id)
-    .bind(change.sender)
-    // Planned for each call, never from a cached generic plan: a plan cached while the table was
-    // nearly empty took the (channel, recipient, sender) index for `channel = $2` and read every
-    // message of the channel on each change (measured: a thousand million index reads in one
-    // benchmark run, 40 ms a change).
-    .persistent(false)
-    .fetch_optional(&mut *conn)
-    .await?;
-    match updated {
-        Some(row) => {
-            let message = Message::try_from(row)?;
-            crate::channels::after_status_change(conn, &message, change.detail.as_ref()).await?;
-            let data = serde_json::to_value(&message).expect("messages serialize");
-            crate::events::publish(
-                conn,
-                crate::events::Entry {
-                    organization_id: message.organization_id,
-                    message_id: Some(message.id),
-                    event_type: &channel.event_type(to),
-                    status: Some(to.as_str()),
-                    detail: change.detail,
-                    provider_answer: change.answer,
-                },
-                &data,
-            )
-            .await?;
-            Ok(Transition::Applied(message))
+    Ok(transition_all(conn, vec![step]).await?.remove(0))
+}
+
+/// Every status change goes through here, on the caller's transaction: the conditional updates
+/// that the status machine allows, and the timeline entries whose ids are the events' (and
+/// webhooks') ids, in one statement each however many messages change (two changes of the same
+/// message are made one after the other). Answers in the order of `steps`.
+pub async fn transition_all(conn: &mut PgConnection, steps: Vec<Step>) -> Result<Vec<Transition>> {
+    let mut answers: Vec<Option<Transition>> = steps.iter().map(|_| None).collect();
+    let mut waiting: Vec<(usize, Step)> = steps.into_iter().enumerate().collect();
+    while !waiting.is_empty() {
+        let (round, later) = first_of_each(waiting, |step| step.message_id);
+        waiting = later;
+        for (i, t) in transition_round(conn, round).await? {
+            answers[i] = Some(t);
         }
-        None => Ok(Transition::Refused(load(conn, message_id).await?)),
     }
+    Ok(answers
+        .into_iter()
+        .map(|t| t.expect("every step is answered"))
+        .collect())
+}
+
+/// Changes of distinct messages, in one update and one insert of their events.
+async fn transition_round(
+    conn: &mut PgConnection,
+    round: Vec<(usize, Step)>,
+) -> Result<Vec<(usize, Transition)>> {
+    let n = round.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut channels = Vec::with_capacity(n);
+    let mut to = Vec::with_capacity(n);
+    let mut sources = Vec::with_capacity(n);
+    let mut providers = Vec::with_capacity(n);
+    let mut senders = Vec::with_capacity(n);
+    let mut provider_ids = Vec::with_capacity(n);
+    let mut codes = Vec::with_capacity(n);
+    let mut texts = Vec::with_capacity(n);
+    let mut attempts = Vec::with_capacity(n);
+    let mut leases = Vec::with_capacity(n);
+    let mut orgs = Vec::with_capacity(n);
+    for (_, step) in &round {
+        let c = &step.change;
+        ids.push(step.message_id);
+        channels.push(step.channel.as_str());
+        to.push(step.to.as_str());
+        sources.push(step.channel.sources_of(step.to).join(","));
+        providers.push(c.provider.clone());
+        senders.push(c.sender.clone());
+        provider_ids.push(c.provider_message_id.clone());
+        codes.push(c.error.as_ref().map(|e| e.code.clone()));
+        texts.push(c.error.as_ref().map(|e| e.message.clone()));
+        attempts.push(c.claim.map(|(n, _)| n));
+        leases.push(c.claim.map(|(_, lease)| lease.as_millis() as i64));
+        orgs.push(c.organization_id);
+    }
+    let rows = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
+        "UPDATE messages m SET status = u.status, updated_at = now(),
+             provider = coalesce(u.provider, m.provider),
+             sender = coalesce(u.sender, m.sender),
+             provider_message_id = coalesce(u.provider_message_id, m.provider_message_id),
+             error_code = coalesce(u.code, m.error_code),
+             error_message = coalesce(u.text, m.error_message),
+             send_attempts = m.send_attempts + CASE WHEN u.attempts IS NULL THEN 0 ELSE 1 END,
+             sent_at = CASE WHEN u.status = 'SENT' THEN now() ELSE m.sent_at END,
+             lease_until = CASE WHEN u.lease_ms IS NULL THEN NULL
+                                ELSE now() + make_interval(secs => u.lease_ms / 1000.0) END
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::uuid[])
+             AS u(id, channel, status, sources, provider, sender, provider_message_id, code, text,
+                  attempts, lease_ms, org)
+         WHERE m.id = u.id AND m.channel = u.channel
+           AND m.status = ANY (string_to_array(u.sources, ','))
+           AND (u.attempts IS NULL OR m.send_attempts = u.attempts)
+           AND (u.org IS NULL OR m.organization_id = u.org)
+         RETURNING {}",
+        columns_of("m")
+    )))
+    .bind(&ids)
+    .bind(&channels)
+    .bind(&to)
+    .bind(&sources)
+    .bind(&providers)
+    .bind(&senders)
+    .bind(&provider_ids)
+    .bind(&codes)
+    .bind(&texts)
+    .bind(&attempts)
+    .bind(&leases)
+    .bind(&orgs)
+    // Planned for each call, never from a cached generic plan: a plan cached while the table was
+    // nearly empty could read every message of a channel on each change (measured once: a
+    // thousand million index reads in one benchmark run, 40 ms a change).
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut changed = HashMap::new();
+    for row in rows {
+        let message = Message::try_from(row)?;
+        changed.insert(message.id, message);
+    }
+    let mut answers = Vec::with_capacity(n);
+    let mut published = Vec::new();
+    for (i, step) in round {
+        let Some(message) = changed.remove(&step.message_id) else {
+            answers.push((i, Transition::Refused(load(conn, step.message_id).await?)));
+            continue;
+        };
+        crate::channels::after_status_change(conn, &message, step.change.detail.as_ref()).await?;
+        published.push(Published {
+            event_type: step.channel.event_type(step.to),
+            organization_id: message.organization_id,
+            message_id: message.id,
+            status: step.to,
+            detail: step.change.detail,
+            answer: step.change.answer,
+            data: serde_json::to_value(&message).expect("messages serialize"),
+        });
+        answers.push((i, Transition::Applied(message)));
+    }
+    if !published.is_empty() {
+        let entries = published
+            .iter()
+            .map(|p| {
+                let entry = crate::events::Entry {
+                    organization_id: p.organization_id,
+                    message_id: Some(p.message_id),
+                    event_type: &p.event_type,
+                    status: Some(p.status.as_str()),
+                    detail: p.detail.clone(),
+                    provider_answer: p.answer.clone(),
+                };
+                (entry, Some(&p.data))
+            })
+            .collect();
+        crate::events::insert_all(conn, entries).await?;
+    }
+    Ok(answers)
+}
+
+/// A status change made, and the event it publishes.
+struct Published {
+    event_type: String,
+    organization_id: Uuid,
+    message_id: Uuid,
+    status: Status,
+    detail: Option<Value>,
+    answer: Option<Value>,
+    data: Value,
+}
+
+/// The message columns, each prefixed with `alias` (for statements that join messages to others).
+fn columns_of(alias: &str) -> String {
+    MESSAGE_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Counts an open or a click (`kind` is `opened` or `clicked`) on an email message: `opens` or
@@ -383,11 +495,7 @@ pub async fn record_engagement(
                  $3::text, CASE WHEN old.first THEN to_jsonb(now()) ELSE m.content -> $3 END)
          FROM old WHERE m.id = old.id
          RETURNING old.first, {}",
-        MESSAGE_COLUMNS
-            .split(", ")
-            .map(|c| format!("m.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        columns_of("m")
     )))
     .bind(message_id)
     .bind(count)
@@ -442,27 +550,47 @@ pub(crate) async fn latest_to(
     .transpose()
 }
 
-/// A message locked for a send's claim, and whether its recipient has since opted out of its
-/// channel (SMS and WhatsApp keep opt-outs; an email's recipients never match one): one statement.
-pub async fn load_for_claim(conn: &mut PgConnection, message_id: Uuid) -> Result<(Message, bool)> {
+/// Messages locked for sends' claims, each with whether its recipient has since opted out of its
+/// channel (SMS and WhatsApp keep opt-outs; an email's recipients never match one): one statement
+/// however many. They are locked in the order of their ids, so that two transactions claiming some
+/// of the same messages never wait on each other in a cycle.
+pub async fn load_for_claim(
+    conn: &mut PgConnection,
+    message_ids: &[Uuid],
+) -> Result<HashMap<Uuid, (Message, bool)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
         message: MessageRow,
         opted_out: bool,
     }
-    let row = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+    let rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
         "SELECT {MESSAGE_COLUMNS},
                 EXISTS (SELECT 1 FROM opt_outs o
                         WHERE o.organization_id = m.organization_id AND o.channel = m.channel
                           AND o.phone_number = m.recipient) AS opted_out
-         FROM messages m WHERE id = $1 FOR UPDATE OF m"
+         FROM messages m WHERE id = ANY ($1) ORDER BY id FOR UPDATE OF m"
     )))
-    .bind(message_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(Error::NotFound)?;
-    Ok((row.message.try_into()?, row.opted_out))
+    .bind(message_ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| Ok((r.message.id, (r.message.try_into()?, r.opted_out))))
+        .collect()
+}
+
+/// Work on messages, each piece with its place among the answers.
+pub(crate) type Numbered<T> = Vec<(usize, T)>;
+
+/// Splits work on messages into what can go in one set-based statement (the first of each
+/// message's, in their order) and what must wait for it (the message's later ones).
+pub(crate) fn first_of_each<T>(
+    work: Numbered<T>,
+    message_of: impl Fn(&T) -> Uuid,
+) -> (Numbered<T>, Numbered<T>) {
+    let mut seen = HashSet::new();
+    work.into_iter()
+        .partition(|(_, w)| seen.insert(message_of(w)))
 }
 
 /// The message a receipt names, locked, and whether a receipt of the same status was applied to

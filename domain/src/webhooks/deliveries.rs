@@ -85,11 +85,12 @@ async fn insert_deliveries(
 }
 
 /// The fan-out, as `WITH` items of the statement that writes its events: one delivery per enabled
-/// endpoint of organization `org` subscribed to each event (the events' ids, types and payloads in
-/// the array expressions `ids`, `types` and `payloads`), and one delivery job each. The statement
+/// endpoint of its organization subscribed to each event (the events' organizations, ids, types and
+/// payloads in the array expressions `orgs`, `ids`, `types` and `payloads`), and one delivery job
+/// each. The statement
 /// can `SELECT count(*) FROM fanned` to learn whether the webhook queue needs waking. One statement
 /// whatever the number of endpoints: reading them first would be a round trip of its own.
-pub(crate) fn fan_out_sql(org: &str, ids: &str, types: &str, payloads: &str) -> String {
+pub(crate) fn fan_out_sql(orgs: &str, ids: &str, types: &str, payloads: &str) -> String {
     let jobs = queue::insert_sql::<DeliverWebhook>(
         "SELECT apalis.generate_ulid(), convert_to(jsonb_build_object('delivery_id', id)::text, 'UTF8'),
                 NULL::timestamptz
@@ -98,9 +99,9 @@ pub(crate) fn fan_out_sql(org: &str, ids: &str, types: &str, payloads: &str) -> 
     format!(
         "deliveries_in AS (
              INSERT INTO webhook_deliveries (id, organization_id, endpoint_id, event_id, event_type, payload, status, next_attempt_at)
-             SELECT herald_uuid_v7(), {org}, w.id, t.id, t.type, t.payload, 'PENDING', now()
-             FROM unnest({ids}, {types}, {payloads}) AS t(id, type, payload)
-             JOIN webhook_endpoints w ON w.organization_id = {org} AND w.enabled
+             SELECT herald_uuid_v7(), t.org, w.id, t.id, t.type, t.payload, 'PENDING', now()
+             FROM unnest({orgs}, {ids}, {types}, {payloads}) AS t(org, id, type, payload)
+             JOIN webhook_endpoints w ON w.organization_id = t.org AND w.enabled
                  AND (cardinality(w.event_types) = 0 OR t.type = ANY (w.event_types))
              ON CONFLICT (endpoint_id, event_id) DO NOTHING
              RETURNING id
