@@ -584,10 +584,10 @@ async fn the_commit_batcher_shares_commits_and_one_failing_unit_never_fails_its_
 }
 
 #[tokio::test]
-async fn claims_and_outcomes_in_flight_are_written_as_sets_and_a_message_is_claimed_once() {
+async fn claims_outcomes_and_receipts_in_flight_are_written_as_sets_and_a_message_is_claimed_once() {
     use domain::{
         commits::Batcher,
-        messages::{self, Change, Channel, Status, Transition},
+        messages::{self, Change, Channel, Status, Transition, receipts},
     };
 
     let app = spawn_app_with(herald::Roles::API, |_| {}).await;
@@ -716,4 +716,44 @@ async fn claims_and_outcomes_in_flight_are_written_as_sets_and_a_message_is_clai
             .await
             .unwrap();
     assert_eq!(polls, 6);
+
+    // Receipts in flight: each message's DELIVERED receipt applied, and the one that arrived after
+    // it for the same message found a repeat (applied one after the other, in arrival order).
+    let mut receipts = Vec::new();
+    for i in (0..messages.len()).chain([0]) {
+        let new = receipts::NewReceipt {
+            channel: Channel::Sms,
+            provider: "sandbox".into(),
+            provider_message_id: format!("sbx_{i}"),
+            status: Some(Status::Delivered),
+            error: None,
+            raw: json!({"status": "DELIVRD"}),
+            organization_id: None,
+        };
+        let mut conn = app.pool.acquire().await.unwrap();
+        receipts.push(receipts::record(&mut conn, new, None).await.unwrap());
+    }
+    let applied = receipts.iter().map(|id| {
+        let batcher = batcher.clone();
+        async move { receipts::process(&batcher, *id, 0).await.unwrap() }
+    });
+    let mut outcomes = futures::future::join_all(applied).await;
+    let mut last = outcomes.pop().unwrap();
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| *o == receipts::ReceiptOutcome::Applied),
+        "{outcomes:?}"
+    );
+    if matches!(last, receipts::ReceiptOutcome::RetryAt(_)) {
+        // Its batch ran beside the earlier receipt's, which it waited for; its job runs again.
+        last = receipts::process(&batcher, receipts[11], 1).await.unwrap();
+    }
+    assert_eq!(last, receipts::ReceiptOutcome::Duplicate);
+    let (events, statements) = written("DELIVERED").await;
+    assert_eq!(events, 11);
+    assert!(
+        statements < 11,
+        "eleven receipts took {statements} statements"
+    );
 }

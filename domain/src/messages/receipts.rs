@@ -1,18 +1,22 @@
 //! The one receipt path: every provider's receipts (carrier DLRs, provider callbacks, the sandbox's
 //! simulated ones) are stored raw, then applied by a job through the status machine.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
     Change, Channel, Message, MessageError, Status, Transition, add_entry, answers,
-    load_for_receipt, transition,
+    load_for_receipt,
+    store::{Step, Wanted, transition_all},
 };
 use crate::{
     Result,
-    commits::Batcher,
+    commits::{Batcher, Set},
     queue::{self, ProcessReceipt},
 };
 
@@ -111,6 +115,7 @@ impl ReceiptOutcome {
 
 #[derive(sqlx::FromRow)]
 struct ReceiptRow {
+    id: Uuid,
     channel: String,
     provider: String,
     provider_message_id: String,
@@ -121,105 +126,205 @@ struct ReceiptRow {
     received_at: DateTime<Utc>,
     processed_at: Option<DateTime<Utc>>,
     organization_id: Option<Uuid>,
-    /// An earlier receipt of the same provider id is still waiting to be applied.
+    /// An earlier receipt of the same provider id, not among those processed with this one, is
+    /// still waiting to be applied.
     earlier_pending: bool,
 }
 
-/// Applies a stored receipt to its message, committed through `commits`.
+/// Applies a stored receipt to its message, committed through `commits` with the other receipts
+/// in flight.
 pub async fn process(commits: &Batcher, receipt_id: Uuid, attempt: u32) -> Result<ReceiptOutcome> {
-    commits
-        .run(move |conn| Box::pin(process_in(conn, receipt_id, attempt)))
-        .await
+    commits.run_in::<Receipts>((receipt_id, attempt)).await
 }
 
-async fn process_in(
+/// The receipts of a batch (their ids and attempts), applied in a few statements whatever their
+/// number: one locks them all; then, for each round (the receipts of one provider id go one a
+/// round, in the order they arrived, as they would one after another), one finds and locks their
+/// messages, the status changes are one set, and one statement records what became of them.
+struct Receipts;
+
+impl Set for Receipts {
+    type Item = (Uuid, u32);
+    type Output = ReceiptOutcome;
+
+    fn run_all(
+        conn: &mut PgConnection,
+        items: Vec<(Uuid, u32)>,
+    ) -> BoxFuture<'_, Result<Vec<ReceiptOutcome>>> {
+        Box::pin(process_all(conn, items))
+    }
+}
+
+async fn process_all(
     conn: &mut PgConnection,
-    receipt_id: Uuid,
-    attempt: u32,
-) -> Result<ReceiptOutcome> {
+    items: Vec<(Uuid, u32)>,
+) -> Result<Vec<ReceiptOutcome>> {
+    let ids: Vec<Uuid> = items.iter().map(|(id, _)| *id).collect();
     // Receipts of one message apply in the order they arrived, though their jobs may run in any
     // order: one that has an earlier receipt still pending waits for it (within the hold period).
-    let r = sqlx::query_as::<_, ReceiptRow>(
-        "SELECT r.channel, r.provider, r.provider_message_id, r.status, r.error_code, r.error_message,
-                r.raw, r.received_at, r.processed_at, r.organization_id,
+    let rows = sqlx::query_as::<_, ReceiptRow>(
+        "SELECT r.id, r.channel, r.provider, r.provider_message_id, r.status, r.error_code,
+                r.error_message, r.raw, r.received_at, r.processed_at, r.organization_id,
                 EXISTS (SELECT 1 FROM receipts e
                         WHERE e.provider_message_id = r.provider_message_id AND e.processed_at IS NULL
                           AND e.channel = r.channel AND e.provider = r.provider
-                          AND (e.received_at, e.id) < (r.received_at, r.id)) AS earlier_pending
-         FROM receipts r WHERE r.id = $1 FOR UPDATE OF r",
+                          AND (e.received_at, e.id) < (r.received_at, r.id)
+                          AND e.id <> ALL ($1)) AS earlier_pending
+         FROM receipts r WHERE r.id = ANY ($1) ORDER BY r.id FOR UPDATE OF r",
     )
-    .bind(receipt_id)
-    .fetch_optional(&mut *conn)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
     .await?;
-    let Some(r) = r.filter(|r| r.processed_at.is_none()) else {
-        return Ok(ReceiptOutcome::AlreadyProcessed);
-    };
-    if r.earlier_pending && Utc::now() - r.received_at < HOLD_UNMATCHED {
-        return Ok(ReceiptOutcome::RetryAt(
-            Utc::now() + chrono::Duration::seconds(1),
-        ));
-    }
-    let found = load_for_receipt(
-        conn,
-        &r.channel,
-        &r.provider,
-        &r.provider_message_id,
-        r.status.as_deref(),
-        receipt_id,
-    )
-    .await?
-    .filter(|(m, _)| r.organization_id.is_none_or(|o| o == m.organization_id));
-    let message_id = found.as_ref().map(|(m, _)| m.id);
-    let outcome = match found {
-        None if Utc::now() - r.received_at < HOLD_UNMATCHED => {
-            // 1 s, 2 s, 4 s … capped at 60 s: a receipt that outran the send job is found quickly.
-            let wait = 2i64.saturating_pow(attempt.min(6)).min(60);
-            return Ok(ReceiptOutcome::RetryAt(
-                Utc::now() + chrono::Duration::seconds(wait),
-            ));
+    let mut rows: HashMap<Uuid, ReceiptRow> = rows.into_iter().map(|r| (r.id, r)).collect();
+    let mut outcomes: Vec<Option<ReceiptOutcome>> = items.iter().map(|_| None).collect();
+    let mut pending = Vec::new();
+    for (i, (id, attempt)) in items.into_iter().enumerate() {
+        match rows.remove(&id).filter(|r| r.processed_at.is_none()) {
+            Some(r) => pending.push((i, attempt, r)),
+            None => outcomes[i] = Some(ReceiptOutcome::AlreadyProcessed),
         }
-        None => ReceiptOutcome::Unmatched,
-        Some((message, repeat)) => apply(conn, receipt_id, message, repeat, &r).await?,
-    };
-    sqlx::query(
-        "UPDATE receipts SET message_id = $2, outcome = $3, processed_at = now() WHERE id = $1",
-    )
-    .bind(receipt_id)
-    .bind(message_id)
-    .bind(outcome.label())
-    .execute(&mut *conn)
-    .await?;
-    Ok(outcome)
+    }
+    // One round a receipt of each provider id, earliest first; a receipt whose earlier one (in an
+    // earlier round) must wait waits with it.
+    pending.sort_by_key(|(_, _, r)| (r.received_at, r.id));
+    let mut waiting_keys = HashSet::new();
+    while !pending.is_empty() {
+        let mut seen = HashSet::new();
+        let (round, later): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .partition(|(_, _, r)| seen.insert(key(r)));
+        pending = later;
+        let mut now = Vec::new();
+        for (i, attempt, mut r) in round {
+            r.earlier_pending |= waiting_keys.contains(&key(&r));
+            if r.earlier_pending && Utc::now() - r.received_at < HOLD_UNMATCHED {
+                waiting_keys.insert(key(&r));
+                outcomes[i] = Some(ReceiptOutcome::RetryAt(
+                    Utc::now() + chrono::Duration::seconds(1),
+                ));
+            } else {
+                now.push((i, attempt, r));
+            }
+        }
+        for (i, outcome) in process_round(conn, now, &mut waiting_keys).await? {
+            outcomes[i] = Some(outcome);
+        }
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.expect("every receipt is answered"))
+        .collect())
 }
 
-/// Applies a receipt to its message (locked); `repeat`: a receipt of the same status was applied
-/// to it already.
-async fn apply(
+/// The provider id a receipt names.
+fn key(r: &ReceiptRow) -> (String, String, String) {
+    (
+        r.channel.clone(),
+        r.provider.clone(),
+        r.provider_message_id.clone(),
+    )
+}
+
+/// Receipts of distinct provider ids: their messages found and locked in one statement, their
+/// status changes made as one set, and what became of each recorded in one statement.
+async fn process_round(
     conn: &mut PgConnection,
-    receipt_id: Uuid,
-    message: Message,
-    repeat: bool,
-    r: &ReceiptRow,
-) -> Result<ReceiptOutcome> {
-    let message_id = message.id;
+    round: Vec<(usize, u32, ReceiptRow)>,
+    waiting_keys: &mut HashSet<(String, String, String)>,
+) -> Result<Vec<(usize, ReceiptOutcome)>> {
+    let wanted: Vec<_> = round
+        .iter()
+        .map(|(_, _, r)| Wanted {
+            receipt_id: r.id,
+            channel: &r.channel,
+            provider: &r.provider,
+            provider_message_id: &r.provider_message_id,
+            status: r.status.as_deref(),
+        })
+        .collect();
+    let mut found = load_for_receipt(conn, &wanted).await?;
+    let mut outcomes = Vec::with_capacity(round.len());
+    let (mut steps, mut changing) = (Vec::new(), Vec::new());
+    let mut recorded = Vec::new();
+    for (i, attempt, r) in round {
+        let matched = found
+            .remove(&r.id)
+            .filter(|(m, _)| r.organization_id.is_none_or(|o| o == m.organization_id));
+        let Some((message, repeat)) = matched else {
+            if Utc::now() - r.received_at < HOLD_UNMATCHED {
+                // 1 s, 2 s, 4 s … capped at 60 s: a receipt that outran the send job is found quickly.
+                let wait = 2i64.saturating_pow(attempt.min(6)).min(60);
+                waiting_keys.insert(key(&r));
+                outcomes.push((
+                    i,
+                    ReceiptOutcome::RetryAt(Utc::now() + chrono::Duration::seconds(wait)),
+                ));
+            } else {
+                recorded.push((r.id, None, ReceiptOutcome::Unmatched.label()));
+                outcomes.push((i, ReceiptOutcome::Unmatched));
+            }
+            continue;
+        };
+        let message_id = message.id;
+        let outcome = match plan(message, repeat, &r)? {
+            Plan::Done(outcome) => outcome,
+            Plan::Note(message, shown) => {
+                let detail = json!({"receipt": shown});
+                add_entry(conn, &message, "note", None, Some(detail)).await?;
+                ReceiptOutcome::Note
+            }
+            Plan::Change(step, shown) => {
+                changing.push((i, r.id, shown, step.to));
+                steps.push(step);
+                continue;
+            }
+        };
+        recorded.push((r.id, Some(message_id), outcome.label()));
+        outcomes.push((i, outcome));
+    }
+    for ((i, receipt_id, shown, status), t) in
+        changing.into_iter().zip(transition_all(conn, steps).await?)
+    {
+        let (message_id, outcome) = match t {
+            Transition::Applied(m) => (m.id, ReceiptOutcome::Applied),
+            Transition::Refused(current) => {
+                let detail = json!({
+                    "receivedStatus": status.as_str(),
+                    "currentStatus": current.status.as_str(),
+                    "receipt": shown,
+                });
+                add_entry(conn, &current, "receipt_ignored", None, Some(detail)).await?;
+                (current.id, ReceiptOutcome::Ignored)
+            }
+        };
+        recorded.push((receipt_id, Some(message_id), outcome.label()));
+        outcomes.push((i, outcome));
+    }
+    record_outcomes(conn, recorded).await?;
+    Ok(outcomes)
+}
+
+/// What a receipt does to its message (locked); `repeat`: a receipt of the same status was applied
+/// to it already.
+enum Plan {
+    Done(ReceiptOutcome),
+    /// It maps to no status: a note on the message's timeline, with what tenants may see of it.
+    Note(Message, Value),
+    /// A status change, with what tenants may see of the receipt.
+    Change(Step, Value),
+}
+
+fn plan(message: Message, repeat: bool, r: &ReceiptRow) -> Result<Plan> {
     let channel = Channel::parse(&r.channel)
-        .ok_or_else(|| anyhow::anyhow!("receipt {receipt_id}: unknown channel {:?}", r.channel))?;
+        .ok_or_else(|| anyhow::anyhow!("receipt {}: unknown channel {:?}", r.id, r.channel))?;
     let shown = answers::shown(&r.provider, &r.raw);
     let Some(raw_status) = r.status.as_deref() else {
-        add_entry(
-            conn,
-            &message,
-            "note",
-            None,
-            Some(json!({"receipt": shown})),
-        )
-        .await?;
-        return Ok(ReceiptOutcome::Note);
+        return Ok(Plan::Note(message, shown));
     };
     let status = Status::parse(raw_status)
-        .ok_or_else(|| anyhow::anyhow!("receipt {receipt_id}: unknown status {raw_status:?}"))?;
+        .ok_or_else(|| anyhow::anyhow!("receipt {}: unknown status {raw_status:?}", r.id))?;
     if repeat || message.status == status {
-        return Ok(ReceiptOutcome::Duplicate);
+        return Ok(Plan::Done(ReceiptOutcome::Duplicate));
     }
     let change = Change {
         error: r.error_code.clone().map(|code| MessageError {
@@ -230,16 +335,38 @@ async fn apply(
         answer: Some(r.raw.clone()),
         ..Change::default()
     };
-    match transition(conn, message_id, channel, status, change).await? {
-        Transition::Applied(_) => Ok(ReceiptOutcome::Applied),
-        Transition::Refused(current) => {
-            let detail = json!({
-                "receivedStatus": status.as_str(),
-                "currentStatus": current.status.as_str(),
-                "receipt": shown,
-            });
-            add_entry(conn, &current, "receipt_ignored", None, Some(detail)).await?;
-            Ok(ReceiptOutcome::Ignored)
-        }
+    let step = Step {
+        message_id: message.id,
+        channel,
+        to: status,
+        change,
+    };
+    Ok(Plan::Change(step, shown))
+}
+
+/// Records what became of receipts (their ids, messages and outcomes' labels): one statement.
+async fn record_outcomes(
+    conn: &mut PgConnection,
+    recorded: Vec<(Uuid, Option<Uuid>, &'static str)>,
+) -> Result<()> {
+    if recorded.is_empty() {
+        return Ok(());
     }
+    let (mut ids, mut messages, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+    for (id, message_id, label) in recorded {
+        ids.push(id);
+        messages.push(message_id);
+        labels.push(label);
+    }
+    sqlx::query(
+        "UPDATE receipts r SET message_id = u.message_id, outcome = u.outcome, processed_at = now()
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS u(id, message_id, outcome)
+         WHERE r.id = u.id",
+    )
+    .bind(&ids)
+    .bind(&messages)
+    .bind(&labels)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
