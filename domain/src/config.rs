@@ -165,6 +165,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
+    /// Jobs each queue runs at once in one process. They wait on providers and on commits, not on
+    /// the cores, and the more are in flight the more share each batch's statements and commit.
     pub worker_concurrency: usize,
     pub sms: SmsSettings,
     pub email: EmailSettings,
@@ -546,7 +548,7 @@ impl Config {
             log_format,
             rate_limit_per_second: positive(src, "RATE_LIMIT_PER_SECOND", 50u32)?,
             rate_limit_burst: positive(src, "RATE_LIMIT_BURST", 100u32)?,
-            worker_concurrency: positive(src, "WORKER_CONCURRENCY", 32usize)?,
+            worker_concurrency: positive(src, "WORKER_CONCURRENCY", 128usize)?,
             sms,
             email,
             whatsapp: whatsapp::whatsapp_settings(src)?,

@@ -584,7 +584,8 @@ async fn the_commit_batcher_shares_commits_and_one_failing_unit_never_fails_its_
 }
 
 #[tokio::test]
-async fn claims_outcomes_and_receipts_in_flight_are_written_as_sets_and_a_message_is_claimed_once() {
+async fn claims_outcomes_and_receipts_in_flight_are_written_as_sets_and_a_message_is_claimed_once()
+{
     use domain::{
         commits::Batcher,
         messages::{self, Change, Channel, Status, Transition, receipts},
