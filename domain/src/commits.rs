@@ -13,6 +13,8 @@
 
 use std::{
     any::{Any, TypeId},
+    collections::HashSet,
+    hash::Hash,
     panic::AssertUnwindSafe,
     sync::Arc,
 };
@@ -42,6 +44,14 @@ pub trait Set: 'static {
         conn: &mut PgConnection,
         items: Vec<Self::Item>,
     ) -> BoxFuture<'_, Result<Vec<Self::Output>>>;
+}
+
+/// Splits a set's work into what can go in one set-based statement (the first piece for each row,
+/// in their order) and what must wait for it (the row's later pieces): one statement changing a
+/// row twice would change it once.
+pub fn first_of_each<T, K: Eq + Hash>(work: Vec<T>, row_of: impl Fn(&T) -> K) -> (Vec<T>, Vec<T>) {
+    let mut seen = HashSet::new();
+    work.into_iter().partition(|w| seen.insert(row_of(w)))
 }
 
 /// A unit of work waiting for its batch, with the caller's answer.

@@ -648,3 +648,100 @@ async fn endpoints_are_validated_guarded_and_isolated() {
         .await;
     assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR").await;
 }
+
+#[tokio::test]
+async fn delivery_claims_in_flight_claim_each_delivery_once_and_their_attempts_record_each_outcome()
+{
+    use domain::{
+        commits::Batcher,
+        webhooks::{self, Attempt, Claim, DeliveryOutcome},
+    };
+
+    // No worker: the deliveries wait for the claims made here.
+    let app = spawn_app_with(Roles::API, |s| {
+        s.insert("WEBHOOK_ALLOW_PRIVATE_TARGETS".into(), "true".into());
+    })
+    .await;
+    let t = app.signup("Acme").await;
+    let (endpoint_id, _) = endpoint(&app, &t, "http://127.0.0.1:9/".into(), json!([])).await;
+    for _ in 0..6 {
+        let path = format!("/v1/webhook-endpoints/{endpoint_id}/test");
+        let res = app.post(&path, Some(&t.token), json!({})).await;
+        assert!(res.status().is_success(), "{}", res.status());
+    }
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM webhook_deliveries ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 6);
+    let batcher = Batcher::start(app.pool.clone());
+    let lease = Duration::from_secs(60);
+    // Every delivery's job twice at once: one claims it, the other finds it held.
+    let claims = ids.iter().chain(&ids).map(|id| {
+        let batcher = batcher.clone();
+        async move { (*id, webhooks::claim(&batcher, *id, lease).await.unwrap()) }
+    });
+    let mut claimed = Vec::new();
+    for (id, claim) in futures::future::join_all(claims).await {
+        match claim {
+            Claim::Claimed(c) => claimed.push(c),
+            Claim::NotYet(_) => {}
+            Claim::Done => panic!("delivery {id} found done"),
+        }
+    }
+    claimed.sort_by_key(|c| c.id);
+    assert_eq!(claimed.iter().map(|c| c.id).collect::<Vec<_>>(), ids);
+
+    // Half the attempts succeed, half fail and are retried later.
+    let schedule = [Duration::from_secs(300)];
+    let attempts = claimed.iter().enumerate().map(|(i, c)| {
+        let batcher = batcher.clone();
+        let status = if i % 2 == 0 { 200 } else { 500 };
+        let attempt = Attempt {
+            response_status: Some(status),
+            duration: Duration::from_millis(5),
+            body_excerpt: None,
+            error: (status != 200).then(|| "the endpoint answered 500".to_owned()),
+            retry_after: None,
+        };
+        async move {
+            webhooks::record_attempt(&batcher, c, &attempt, &schedule)
+                .await
+                .unwrap()
+        }
+    });
+    let outcomes = futures::future::join_all(attempts).await;
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i % 2 == 0 {
+            assert_eq!(*outcome, DeliveryOutcome::Succeeded);
+        } else {
+            assert!(
+                matches!(outcome, DeliveryOutcome::RetryAt(_)),
+                "{outcome:?}"
+            );
+        }
+    }
+    let rows: Vec<(String, i32, Option<i32>, bool)> = sqlx::query_as(
+        "SELECT status, attempts, response_status, lease_until IS NULL FROM webhook_deliveries ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        let expected = if i % 2 == 0 {
+            ("SUCCEEDED".to_owned(), 1, Some(200), true)
+        } else {
+            ("PENDING".to_owned(), 1, Some(500), true)
+        };
+        assert_eq!(*row, expected, "delivery {i}");
+    }
+    let (recorded, retries): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM webhook_attempts),
+                (SELECT count(*) FROM apalis.jobs WHERE job_type = 'herald.webhook'
+                   AND run_at > now() + interval '1 minute')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((recorded, retries), (6, 3));
+}

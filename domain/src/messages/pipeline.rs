@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use super::{
     Change, Channel, Message, MessageError, Status, Transition, add_entry, load_for_claim,
-    store::{Step, first_of_each, transition_all},
+    store::{Step, transition_all},
 };
 use crate::{
     Result,
-    commits::{Batcher, Set},
+    commits::{Batcher, Set, first_of_each},
     queue::{self, PollStatus, SendMessage},
 };
 
@@ -64,7 +64,7 @@ impl Set for Claims {
             let mut waiting: Vec<(usize, Claim)> = claims.into_iter().enumerate().collect();
             // Two jobs of one message are claimed one after the other: the second sees the first's claim.
             while !waiting.is_empty() {
-                let (round, later) = first_of_each(waiting, |c| c.job.message_id);
+                let (round, later) = first_of_each(waiting, |(_, c)| c.job.message_id);
                 waiting = later;
                 for (i, message) in claim_round(conn, round).await? {
                     claimed[i] = message;

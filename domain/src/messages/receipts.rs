@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     Result,
-    commits::{Batcher, Set},
+    commits::{Batcher, Set, first_of_each},
     queue::{self, ProcessReceipt},
 };
 
@@ -189,10 +189,7 @@ async fn process_all(
     pending.sort_by_key(|(_, _, r)| (r.received_at, r.id));
     let mut waiting_keys = HashSet::new();
     while !pending.is_empty() {
-        let mut seen = HashSet::new();
-        let (round, later): (Vec<_>, Vec<_>) = pending
-            .into_iter()
-            .partition(|(_, _, r)| seen.insert(key(r)));
+        let (round, later) = first_of_each(pending, |(_, _, r)| key(r));
         pending = later;
         let mut now = Vec::new();
         for (i, attempt, mut r) in round {

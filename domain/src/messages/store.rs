@@ -1,6 +1,6 @@
 //! The `messages` store and the one function through which every status change goes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{Channel, Status};
 use crate::{
     Error, Page, Paged, Result,
+    commits::first_of_each,
     queue::{self, DeliverWebhook, SendMessage},
     webhooks::OutEvent,
 };
@@ -318,7 +319,7 @@ pub async fn transition_all(conn: &mut PgConnection, steps: Vec<Step>) -> Result
     let mut answers: Vec<Option<Transition>> = steps.iter().map(|_| None).collect();
     let mut waiting: Vec<(usize, Step)> = steps.into_iter().enumerate().collect();
     while !waiting.is_empty() {
-        let (round, later) = first_of_each(waiting, |step| step.message_id);
+        let (round, later) = first_of_each(waiting, |(_, step)| step.message_id);
         waiting = later;
         for (i, t) in transition_round(conn, round).await? {
             answers[i] = Some(t);
@@ -581,20 +582,6 @@ pub async fn load_for_claim(
     rows.into_iter()
         .map(|r| Ok((r.message.id, (r.message.try_into()?, r.opted_out))))
         .collect()
-}
-
-/// Work on messages, each piece with its place among the answers.
-pub(crate) type Numbered<T> = Vec<(usize, T)>;
-
-/// Splits work on messages into what can go in one set-based statement (the first of each
-/// message's, in their order) and what must wait for it (the message's later ones).
-pub(crate) fn first_of_each<T>(
-    work: Numbered<T>,
-    message_of: impl Fn(&T) -> Uuid,
-) -> (Numbered<T>, Numbered<T>) {
-    let mut seen = HashSet::new();
-    work.into_iter()
-        .partition(|(_, w)| seen.insert(message_of(w)))
 }
 
 /// A receipt's message, as `load_for_receipt` looks for it.

@@ -1,9 +1,10 @@
 //! Deliveries: one per event and subscribed endpoint, written in the event's own transaction with
 //! its body frozen; each attempt is a job, and each retry a new job due at its time.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use rand::Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -13,7 +14,7 @@ use uuid::Uuid;
 use super::{Endpoint, get};
 use crate::{
     Error, Page, Paged, Result,
-    commits::Batcher,
+    commits::{Batcher, Set, first_of_each},
     events,
     queue::{self, DeliverWebhook},
 };
@@ -300,16 +301,49 @@ pub enum Claim {
 /// Claims a PENDING, due delivery for one attempt, under a lease. A job that finds it held (a
 /// duplicate, or a job rescued from a dead worker before the lease ran out) comes back when the
 /// lease ends, so no delivery is left PENDING without a job.
-/// Committed through `commits` before it is answered.
+/// Committed through `commits`, with the other claims in flight, before it is answered.
 pub async fn claim(commits: &Batcher, id: Uuid, lease: Duration) -> Result<Claim> {
-    commits
-        .run(move |conn| Box::pin(claim_in(conn, id, lease)))
-        .await
+    commits.run_in::<Claims>((id, lease)).await
 }
 
-async fn claim_in(conn: &mut PgConnection, id: Uuid, lease: Duration) -> Result<Claim> {
+/// The delivery claims of a batch: one statement claims them with their endpoints, one more
+/// reads where those not claimed stand.
+struct Claims;
+
+impl Set for Claims {
+    type Item = (Uuid, Duration);
+    type Output = Claim;
+
+    fn run_all(
+        conn: &mut PgConnection,
+        claims: Vec<(Uuid, Duration)>,
+    ) -> BoxFuture<'_, Result<Vec<Claim>>> {
+        Box::pin(async move {
+            let mut answers: Vec<Option<Claim>> = claims.iter().map(|_| None).collect();
+            let mut waiting: Vec<_> = claims.into_iter().enumerate().collect();
+            // Two jobs of one delivery claim one after the other: the second finds it held.
+            while !waiting.is_empty() {
+                let (round, later) = first_of_each(waiting, |(_, (id, _))| *id);
+                waiting = later;
+                for (i, claim) in claim_round(conn, round).await? {
+                    answers[i] = Some(claim);
+                }
+            }
+            Ok(answers
+                .into_iter()
+                .map(|a| a.expect("every claim is answered"))
+                .collect())
+        })
+    }
+}
+
+async fn claim_round(
+    conn: &mut PgConnection,
+    round: Vec<(usize, (Uuid, Duration))>,
+) -> Result<Vec<(usize, Claim)>> {
     #[derive(sqlx::FromRow)]
     struct Row {
+        delivery_id: Uuid,
         event_id: Uuid,
         event_type: String,
         payload: String,
@@ -317,45 +351,70 @@ async fn claim_in(conn: &mut PgConnection, id: Uuid, lease: Duration) -> Result<
         #[sqlx(flatten)]
         endpoint: Endpoint,
     }
-    // The claim and its endpoint in one statement.
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let ids: Vec<Uuid> = round.iter().map(|(_, (id, _))| *id).collect();
+    let leases: Vec<i64> = round
+        .iter()
+        .map(|(_, (_, lease))| lease.as_millis() as i64)
+        .collect();
+    // The claims and their endpoints in one statement.
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH claimed AS (
-             UPDATE webhook_deliveries SET lease_until = now() + make_interval(secs => $2::bigint / 1000.0)
-             WHERE id = $1 AND status = 'PENDING' AND (lease_until IS NULL OR lease_until < now())
-               AND (next_attempt_at IS NULL OR next_attempt_at <= now() + interval '1 second')
-             RETURNING endpoint_id, event_id, event_type, payload, attempts
+             UPDATE webhook_deliveries d
+             SET lease_until = now() + make_interval(secs => u.lease_ms / 1000.0)
+             FROM unnest($1::uuid[], $2::bigint[]) AS u(id, lease_ms)
+             WHERE d.id = u.id AND d.status = 'PENDING' AND (d.lease_until IS NULL OR d.lease_until < now())
+               AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now() + interval '1 second')
+             RETURNING d.id AS delivery_id, d.endpoint_id, d.event_id, d.event_type, d.payload, d.attempts
          )
-         SELECT claimed.event_id, claimed.event_type, claimed.payload, claimed.attempts, {}
+         SELECT claimed.delivery_id, claimed.event_id, claimed.event_type, claimed.payload,
+                claimed.attempts, {}
          FROM claimed JOIN webhook_endpoints ON webhook_endpoints.id = claimed.endpoint_id",
         super::COLUMNS
     )))
-    .bind(id)
-    .bind(lease.as_millis() as i64)
-    .fetch_optional(&mut *conn)
+    .bind(&ids)
+    .bind(&leases)
+    .fetch_all(&mut *conn)
     .await?;
-    let Some(row) = row else {
-        type State = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-        let state: Option<State> = sqlx::query_as(
-            "SELECT status, lease_until, next_attempt_at FROM webhook_deliveries WHERE id = $1",
+    let mut claimed: HashMap<Uuid, Row> = rows.into_iter().map(|r| (r.delivery_id, r)).collect();
+    let missed: Vec<Uuid> = ids
+        .iter()
+        .filter(|id| !claimed.contains_key(id))
+        .copied()
+        .collect();
+    type State = (Uuid, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let states: HashMap<Uuid, State> = if missed.is_empty() {
+        HashMap::new()
+    } else {
+        sqlx::query_as::<_, State>(
+            "SELECT id, status, lease_until, next_attempt_at FROM webhook_deliveries WHERE id = ANY ($1)",
         )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        return Ok(match state {
-            Some((status, lease_until, next)) if status == "PENDING" => {
-                Claim::NotYet(lease_until.max(next).unwrap_or_else(Utc::now))
-            }
-            _ => Claim::Done,
-        });
+        .bind(&missed)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|state| (state.0, state))
+        .collect()
     };
-    Ok(Claim::Claimed(Box::new(Claimed {
-        id,
-        endpoint: row.endpoint,
-        event_id: row.event_id,
-        event_type: row.event_type,
-        payload: row.payload,
-        attempts: row.attempts,
-    })))
+    Ok(round
+        .into_iter()
+        .map(|(i, (id, _))| {
+            let claim = match (claimed.remove(&id), states.get(&id)) {
+                (Some(row), _) => Claim::Claimed(Box::new(Claimed {
+                    id,
+                    endpoint: row.endpoint,
+                    event_id: row.event_id,
+                    event_type: row.event_type,
+                    payload: row.payload,
+                    attempts: row.attempts,
+                })),
+                (None, Some((_, status, lease_until, next))) if status == "PENDING" => {
+                    Claim::NotYet((*lease_until).max(*next).unwrap_or_else(Utc::now))
+                }
+                (None, _) => Claim::Done,
+            };
+            (i, claim)
+        })
+        .collect())
 }
 
 /// What one attempt found.
@@ -410,77 +469,168 @@ pub async fn record_attempt(
         DeliveryOutcome::RetryAt(at) => ("PENDING", Some(*at)),
         DeliveryOutcome::Failed | DeliveryOutcome::EndpointGone => ("FAILED", None),
     };
-    let duration_ms = attempt.duration.as_millis().min(i32::MAX as u128) as i32;
     // What the endpoint's row records: a success ends a failing streak, 410 disables it, any
     // other failure starts a streak (or continues it).
     let endpoint_change = match &outcome {
-        DeliveryOutcome::Succeeded => "ok",
-        DeliveryOutcome::EndpointGone => "gone",
-        DeliveryOutcome::RetryAt(_) | DeliveryOutcome::Failed => "failing",
+        DeliveryOutcome::Succeeded => EndpointChange::Ok,
+        DeliveryOutcome::EndpointGone => EndpointChange::Gone,
+        DeliveryOutcome::RetryAt(_) | DeliveryOutcome::Failed => EndpointChange::Failing,
     };
-    let retry = queue::job_rows(matches!(outcome, DeliveryOutcome::RetryAt(_)).then_some(
-        DeliverWebhook {
-            delivery_id: claimed.id,
-        },
-    ));
-    // The attempt, the delivery, its endpoint and its retry job in one statement.
-    let statement = format!(
-        "WITH attempt_in AS (
-             INSERT INTO webhook_attempts (id, delivery_id, attempted_at, response_status, duration_ms, response_body_excerpt, error)
-             VALUES ($9, $1, now(), $5, $7, $6, $8)
-         ),
-         endpoint_in AS (
-             UPDATE webhook_endpoints SET
-                 failing_since = CASE $11 WHEN 'ok' THEN NULL WHEN 'gone' THEN failing_since
-                                 ELSE coalesce(failing_since, now()) END,
-                 enabled = enabled AND $11 <> 'gone',
-                 disabled_reason = CASE $11 WHEN 'gone' THEN 'the endpoint answered 410 Gone' ELSE disabled_reason END,
-                 updated_at = CASE $11 WHEN 'gone' THEN now() ELSE updated_at END
-             WHERE id = $10 AND ($11 <> 'ok' OR failing_since IS NOT NULL)
-         ),
-         retry_in AS ({})
-         UPDATE webhook_deliveries SET status = $2, attempts = greatest(attempts + 1, $3), last_attempt_at = now(),
-             next_attempt_at = $4, response_status = $5, response_body_excerpt = $6, duration_ms = $7, last_error = $8,
-             lease_until = NULL
-         WHERE id = $1",
-        queue::insert_sql::<DeliverWebhook>(
-            "SELECT id, payload, $4::timestamptz FROM unnest($12::text[], $13::bytea[]) AS r(id, payload)"
-        )
-    );
-    let (delivery_id, endpoint_id, attempt_id) = (claimed.id, claimed.endpoint.id, Uuid::now_v7());
-    let (excerpt, error) = (attempt.body_excerpt.clone(), attempt.error.clone());
-    let retried = !retry.ids.is_empty();
-    let (retry_ids, retry_payloads) = (retry.ids, retry.payloads);
-    commits
-        .run(move |conn| {
-            let statement = statement.clone();
-            let (excerpt, error) = (excerpt.clone(), error.clone());
-            let (retry_ids, retry_payloads) = (retry_ids.clone(), retry_payloads.clone());
-            Box::pin(async move {
-                sqlx::query(sqlx::AssertSqlSafe(statement))
-                    .bind(delivery_id)
-                    .bind(new_status)
-                    .bind(attempts)
-                    .bind(next)
-                    .bind(status.map(i32::from))
-                    .bind(excerpt)
-                    .bind(duration_ms)
-                    .bind(error)
-                    .bind(attempt_id)
-                    .bind(endpoint_id)
-                    .bind(endpoint_change)
-                    .bind(retry_ids)
-                    .bind(retry_payloads)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
-            })
-        })
-        .await?;
+    let record = AttemptRecord {
+        delivery_id: claimed.id,
+        endpoint_id: claimed.endpoint.id,
+        attempt_id: Uuid::now_v7(),
+        status: new_status,
+        attempts,
+        next,
+        retried: matches!(outcome, DeliveryOutcome::RetryAt(_)),
+        response_status: status.map(i32::from),
+        excerpt: attempt.body_excerpt.clone(),
+        duration_ms: attempt.duration.as_millis().min(i32::MAX as u128) as i32,
+        error: attempt.error.clone(),
+        endpoint_change,
+    };
+    let retried = record.retried;
+    commits.run_in::<AttemptRecords>(record).await?;
     if retried {
         queue::pushed::<DeliverWebhook>();
     }
     Ok(outcome)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EndpointChange {
+    Ok,
+    Gone,
+    Failing,
+}
+
+/// An attempt to record, with what it does to its delivery and endpoint.
+#[derive(Clone)]
+struct AttemptRecord {
+    delivery_id: Uuid,
+    endpoint_id: Uuid,
+    attempt_id: Uuid,
+    status: &'static str,
+    attempts: i32,
+    next: Option<DateTime<Utc>>,
+    retried: bool,
+    response_status: Option<i32>,
+    excerpt: Option<String>,
+    duration_ms: i32,
+    error: Option<String>,
+    endpoint_change: EndpointChange,
+}
+
+/// The attempt records of a batch: the attempts, their deliveries, their endpoints and their retry
+/// jobs in one statement.
+struct AttemptRecords;
+
+impl Set for AttemptRecords {
+    type Item = AttemptRecord;
+    type Output = ();
+
+    fn run_all(
+        conn: &mut PgConnection,
+        records: Vec<AttemptRecord>,
+    ) -> BoxFuture<'_, Result<Vec<()>>> {
+        Box::pin(async move {
+            let n = records.len();
+            let mut waiting = records;
+            while !waiting.is_empty() {
+                let (round, later) = first_of_each(waiting, |r| r.delivery_id);
+                waiting = later;
+                record_round(conn, round).await?;
+            }
+            Ok(vec![(); n])
+        })
+    }
+}
+
+/// What a round's attempts do to each endpoint, as if recorded one after another: 410 anywhere
+/// disables it; the last other answer decides its failing streak (`ok` ends it, `failing` starts or
+/// continues it, `restart` starts one anew after an `ok` in the same round).
+fn endpoint_changes(round: &[AttemptRecord]) -> (Vec<Uuid>, Vec<bool>, Vec<Option<&'static str>>) {
+    let mut ids: Vec<Uuid> = Vec::new();
+    let mut net: HashMap<Uuid, (bool, Option<&'static str>)> = HashMap::new();
+    for r in round {
+        let (gone, streak) = net.entry(r.endpoint_id).or_insert_with(|| {
+            ids.push(r.endpoint_id);
+            (false, None)
+        });
+        match r.endpoint_change {
+            EndpointChange::Gone => *gone = true,
+            EndpointChange::Ok => *streak = Some("ok"),
+            EndpointChange::Failing => {
+                *streak = Some(match streak {
+                    Some("ok" | "restart") => "restart",
+                    _ => "failing",
+                })
+            }
+        }
+    }
+    let (gone, streaks) = ids.iter().map(|id| net[id]).unzip();
+    (ids, gone, streaks)
+}
+
+async fn record_round(conn: &mut PgConnection, round: Vec<AttemptRecord>) -> Result<()> {
+    let (endpoints, gone, streaks) = endpoint_changes(&round);
+    let retries: Vec<_> = round.iter().filter(|r| r.retried).collect();
+    let retry_at: Vec<_> = retries.iter().map(|r| r.next).collect();
+    let retry = queue::job_rows(retries.iter().map(|r| DeliverWebhook {
+        delivery_id: r.delivery_id,
+    }));
+    let statement = format!(
+        "WITH u AS (
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::int[],
+                                  $6::text[], $7::int[], $8::text[], $9::uuid[])
+                 AS u(delivery_id, status, attempts, next, response_status, excerpt, duration_ms, error,
+                      attempt_id)
+         ),
+         attempt_in AS (
+             INSERT INTO webhook_attempts (id, delivery_id, attempted_at, response_status, duration_ms, response_body_excerpt, error)
+             SELECT attempt_id, delivery_id, now(), response_status, duration_ms, excerpt, error FROM u
+         ),
+         endpoint_in AS (
+             UPDATE webhook_endpoints w SET
+                 failing_since = CASE e.streak WHEN 'ok' THEN NULL WHEN 'restart' THEN now()
+                                 WHEN 'failing' THEN coalesce(w.failing_since, now())
+                                 ELSE w.failing_since END,
+                 enabled = w.enabled AND NOT e.gone,
+                 disabled_reason = CASE WHEN e.gone THEN 'the endpoint answered 410 Gone' ELSE w.disabled_reason END,
+                 updated_at = CASE WHEN e.gone THEN now() ELSE w.updated_at END
+             FROM unnest($10::uuid[], $11::bool[], $12::text[]) AS e(id, gone, streak)
+             WHERE w.id = e.id AND (e.gone OR e.streak <> 'ok' OR w.failing_since IS NOT NULL)
+         ),
+         retry_in AS ({})
+         UPDATE webhook_deliveries d SET status = u.status, attempts = greatest(d.attempts + 1, u.attempts),
+             last_attempt_at = now(), next_attempt_at = u.next, response_status = u.response_status,
+             response_body_excerpt = u.excerpt, duration_ms = u.duration_ms, last_error = u.error,
+             lease_until = NULL
+         FROM u WHERE d.id = u.delivery_id",
+        queue::insert_sql::<DeliverWebhook>(
+            "SELECT * FROM unnest($13::text[], $14::bytea[], $15::timestamptz[])"
+        )
+    );
+    sqlx::query(sqlx::AssertSqlSafe(statement))
+        .bind(round.iter().map(|r| r.delivery_id).collect::<Vec<_>>())
+        .bind(round.iter().map(|r| r.status).collect::<Vec<_>>())
+        .bind(round.iter().map(|r| r.attempts).collect::<Vec<_>>())
+        .bind(round.iter().map(|r| r.next).collect::<Vec<_>>())
+        .bind(round.iter().map(|r| r.response_status).collect::<Vec<_>>())
+        .bind(round.iter().map(|r| r.excerpt.clone()).collect::<Vec<_>>())
+        .bind(round.iter().map(|r| r.duration_ms).collect::<Vec<_>>())
+        .bind(round.iter().map(|r| r.error.clone()).collect::<Vec<_>>())
+        .bind(round.iter().map(|r| r.attempt_id).collect::<Vec<_>>())
+        .bind(endpoints)
+        .bind(gone)
+        .bind(streaks)
+        .bind(retry.ids)
+        .bind(retry.payloads)
+        .bind(retry_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Schedules the delivery's job again at `at`; `release` gives back a claim made without an attempt
@@ -496,4 +646,54 @@ pub async fn come_back(pool: &PgPool, id: Uuid, at: DateTime<Utc>, release: bool
     queue::push(&mut tx, DeliverWebhook { delivery_id: id }, Some(at)).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(endpoint_id: Uuid, endpoint_change: EndpointChange) -> AttemptRecord {
+        AttemptRecord {
+            delivery_id: Uuid::now_v7(),
+            endpoint_id,
+            attempt_id: Uuid::now_v7(),
+            status: "PENDING",
+            attempts: 1,
+            next: None,
+            retried: false,
+            response_status: None,
+            excerpt: None,
+            duration_ms: 0,
+            error: None,
+            endpoint_change,
+        }
+    }
+
+    #[test]
+    fn a_rounds_attempts_change_each_endpoint_as_they_would_one_after_another() {
+        use EndpointChange::{Failing, Gone, Ok};
+        let cases: [(&[EndpointChange], bool, Option<&str>); 6] = [
+            (&[Failing, Ok], false, Some("ok")),
+            (&[Ok, Failing], false, Some("restart")),
+            (&[Ok, Failing, Failing], false, Some("restart")),
+            (&[Failing, Failing], false, Some("failing")),
+            (&[Failing, Gone], true, Some("failing")),
+            (&[Gone], true, None),
+        ];
+        for (changes, gone, streak) in cases {
+            let id = Uuid::now_v7();
+            let other = Uuid::now_v7();
+            let mut round: Vec<_> = changes.iter().map(|c| record(id, *c)).collect();
+            round.insert(1, record(other, Ok));
+            let (ids, gones, streaks) = endpoint_changes(&round);
+            assert_eq!(ids, vec![id, other]);
+            assert_eq!(
+                (gones[0], streaks[0]),
+                (gone, streak),
+                "{:?}",
+                changes.len()
+            );
+            assert_eq!((gones[1], streaks[1]), (false, Some("ok")));
+        }
+    }
 }
