@@ -54,6 +54,35 @@ pub fn first_of_each<T, K: Eq + Hash>(work: Vec<T>, row_of: impl Fn(&T) -> K) ->
     work.into_iter().partition(|w| seen.insert(row_of(w)))
 }
 
+/// Runs a set's `work` in rounds of distinct rows (`first_of_each` by `row_of`), each by `round`,
+/// which answers each piece it is given by its place; answers in the order of `work`.
+pub async fn in_rounds<T, K, O>(
+    conn: &mut PgConnection,
+    work: Vec<T>,
+    row_of: impl Fn(&T) -> K,
+    round: impl for<'c> Fn(&'c mut PgConnection, Vec<(usize, T)>) -> RoundFuture<'c, O>,
+) -> Result<Vec<O>>
+where
+    K: Eq + Hash,
+{
+    let mut answers: Vec<Option<O>> = work.iter().map(|_| None).collect();
+    let mut waiting: Vec<(usize, T)> = work.into_iter().enumerate().collect();
+    while !waiting.is_empty() {
+        let (now, later) = first_of_each(waiting, |(_, w)| row_of(w));
+        waiting = later;
+        for (i, answer) in round(&mut *conn, now).await? {
+            answers[i] = Some(answer);
+        }
+    }
+    answers
+        .into_iter()
+        .map(|a| a.ok_or_else(|| anyhow::anyhow!("a round left a piece of work unanswered").into()))
+        .collect()
+}
+
+/// What a round of `in_rounds` answers: each piece's place and answer.
+pub type RoundFuture<'c, O> = BoxFuture<'c, Result<Vec<(usize, O)>>>;
+
 /// A unit of work waiting for its batch, with the caller's answer.
 trait Unit: Send {
     /// The set the unit is an item of, if any: the units of one set in a batch run together.

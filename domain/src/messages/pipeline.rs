@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     Result,
-    commits::{Batcher, Set, first_of_each},
+    commits::{Batcher, Set, in_rounds},
     queue::{self, PollStatus, SendMessage},
 };
 
@@ -59,19 +59,13 @@ impl Set for Claims {
         conn: &mut PgConnection,
         claims: Vec<Claim>,
     ) -> BoxFuture<'_, Result<Vec<Option<Message>>>> {
-        Box::pin(async move {
-            let mut claimed: Vec<Option<Message>> = claims.iter().map(|_| None).collect();
-            let mut waiting: Vec<(usize, Claim)> = claims.into_iter().enumerate().collect();
-            // Two jobs of one message are claimed one after the other: the second sees the first's claim.
-            while !waiting.is_empty() {
-                let (round, later) = first_of_each(waiting, |(_, c)| c.job.message_id);
-                waiting = later;
-                for (i, message) in claim_round(conn, round).await? {
-                    claimed[i] = message;
-                }
-            }
-            Ok(claimed)
-        })
+        // Two jobs of one message are claimed one after the other: the second sees the first's claim.
+        Box::pin(in_rounds(
+            conn,
+            claims,
+            |c| c.job.message_id,
+            |conn, round| Box::pin(claim_round(conn, round)),
+        ))
     }
 }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{Channel, Status};
 use crate::{
     Error, Page, Paged, Result,
-    commits::first_of_each,
+    commits::in_rounds,
     queue::{self, DeliverWebhook, SendMessage},
     webhooks::OutEvent,
 };
@@ -316,19 +316,13 @@ pub async fn transition(
 /// webhooks') ids, in one statement each however many messages change (two changes of the same
 /// message are made one after the other). Answers in the order of `steps`.
 pub async fn transition_all(conn: &mut PgConnection, steps: Vec<Step>) -> Result<Vec<Transition>> {
-    let mut answers: Vec<Option<Transition>> = steps.iter().map(|_| None).collect();
-    let mut waiting: Vec<(usize, Step)> = steps.into_iter().enumerate().collect();
-    while !waiting.is_empty() {
-        let (round, later) = first_of_each(waiting, |(_, step)| step.message_id);
-        waiting = later;
-        for (i, t) in transition_round(conn, round).await? {
-            answers[i] = Some(t);
-        }
-    }
-    Ok(answers
-        .into_iter()
-        .map(|t| t.expect("every step is answered"))
-        .collect())
+    in_rounds(
+        conn,
+        steps,
+        |step| step.message_id,
+        |conn, round| Box::pin(transition_round(conn, round)),
+    )
+    .await
 }
 
 /// Changes of distinct messages, in one update and one insert of their events.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{Endpoint, get};
 use crate::{
     Error, Page, Paged, Result,
-    commits::{Batcher, Set, first_of_each},
+    commits::{Batcher, Set, first_of_each, in_rounds},
     events,
     queue::{self, DeliverWebhook},
 };
@@ -318,22 +318,13 @@ impl Set for Claims {
         conn: &mut PgConnection,
         claims: Vec<(Uuid, Duration)>,
     ) -> BoxFuture<'_, Result<Vec<Claim>>> {
-        Box::pin(async move {
-            let mut answers: Vec<Option<Claim>> = claims.iter().map(|_| None).collect();
-            let mut waiting: Vec<_> = claims.into_iter().enumerate().collect();
-            // Two jobs of one delivery claim one after the other: the second finds it held.
-            while !waiting.is_empty() {
-                let (round, later) = first_of_each(waiting, |(_, (id, _))| *id);
-                waiting = later;
-                for (i, claim) in claim_round(conn, round).await? {
-                    answers[i] = Some(claim);
-                }
-            }
-            Ok(answers
-                .into_iter()
-                .map(|a| a.expect("every claim is answered"))
-                .collect())
-        })
+        // Two jobs of one delivery claim one after the other: the second finds it held.
+        Box::pin(in_rounds(
+            conn,
+            claims,
+            |(id, _)| *id,
+            |conn, round| Box::pin(claim_round(conn, round)),
+        ))
     }
 }
 
