@@ -3,8 +3,8 @@
 //! notification in every accept made every accept commit alone. Instead, a push only notes its
 //! queue in the enclosing scope (a request, a job, a scheduler tick); when the scope's work is done
 //! (its transactions committed) the queues are woken: this process's workers at once, in-process,
-//! and other processes' workers through one NOTIFY per queue, sent on a connection of its own and
-//! gathered over a few milliseconds. The workers' 500 ms poll stays as the backstop for scheduled
+//! where it has workers for the queue; otherwise other processes' workers, through one NOTIFY per
+//! queue, sent on a connection of its own and gathered over a few milliseconds. The workers' 500 ms poll stays as the backstop for scheduled
 //! jobs and for a push made outside any scope.
 
 use std::{
@@ -40,6 +40,8 @@ pub struct Wakes(Arc<Inner>);
 #[derive(Default)]
 struct Inner {
     local: Mutex<HashMap<&'static str, Arc<Notify>>>,
+    /// The queues this process's own workers take jobs from.
+    served: Mutex<HashSet<&'static str>>,
     remote: Mutex<HashSet<&'static str>>,
     announce: Notify,
 }
@@ -59,9 +61,15 @@ impl Wakes {
         out
     }
 
-    /// Wakes `queue`'s workers: this process's now, other processes' with the next announcement.
+    /// Wakes `queue`'s workers: this process's now when it has some, else other processes' with the
+    /// next announcement. A process that works the queue takes its own pushes; waking other
+    /// processes' workers too would only send them into fetches that find nothing (each an
+    /// announcement and a commit), and their poll finds whatever this one leaves.
     pub fn wake(&self, queue: &'static str) {
-        self.local(queue).notify_one();
+        if self.0.served.lock().contains(queue) {
+            self.local(queue).notify_one();
+            return;
+        }
         self.0.remote.lock().insert(queue);
         self.0.announce.notify_one();
     }
@@ -70,11 +78,13 @@ impl Wakes {
         self.0.local.lock().entry(queue).or_default().clone()
     }
 
-    /// Yields each time this process wakes `queue`: a poll trigger for this process's workers.
+    /// Yields each time this process wakes `queue`: a poll trigger for this process's workers, which
+    /// from now on take the queue's wake-ups of this process.
     pub fn stream(
         &self,
         queue: &'static str,
     ) -> impl Stream<Item = ()> + Unpin + Send + Sync + 'static {
+        self.0.served.lock().insert(queue);
         Box::pin(futures::stream::unfold(self.local(queue), |n| async move {
             n.notified().await;
             Some(((), n))

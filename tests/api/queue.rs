@@ -326,8 +326,11 @@ async fn plan(conn: &mut sqlx::PgConnection, statement: &'static str) -> String 
 }
 
 #[tokio::test]
-async fn a_push_wakes_its_queue_after_commit_in_process_and_in_apaliss_own_form() {
-    use domain::{queue::Job, wakes::Wakes};
+async fn a_push_wakes_its_queue_after_commit_in_process_or_else_in_apaliss_own_form() {
+    use domain::{
+        queue::{DeliverWebhook, Job},
+        wakes::Wakes,
+    };
     use futures::StreamExt;
     use sqlx::Connection;
 
@@ -340,16 +343,23 @@ async fn a_push_wakes_its_queue_after_commit_in_process_and_in_apaliss_own_form(
     listener.listen("apalis::job::insert").await.unwrap();
     let wakes = Wakes::default();
     tokio::spawn(wakes.clone().announce(pool.clone()));
+    // This process works the send queue, not the webhook queue.
     let mut local = wakes.stream(SendMessage::QUEUE);
     let mut conn = pool.acquire().await.unwrap();
     wakes
         .around(async {
             let mut tx = conn.begin().await.unwrap();
-            let job = SendMessage {
-                message_id: uuid::Uuid::now_v7(),
-                attempt: 0,
-            };
-            queue::push(&mut tx, job, None).await.unwrap();
+            for _ in 0..3 {
+                let job = SendMessage {
+                    message_id: uuid::Uuid::now_v7(),
+                    attempt: 0,
+                };
+                queue::push(&mut tx, job, None).await.unwrap();
+                let delivery = DeliverWebhook {
+                    delivery_id: uuid::Uuid::now_v7(),
+                };
+                queue::push(&mut tx, delivery, None).await.unwrap();
+            }
             tx.commit().await.unwrap();
             // Nothing is announced while the work that pushed is still running.
             let early = tokio::time::timeout(Duration::from_millis(200), listener.recv()).await;
@@ -360,13 +370,13 @@ async fn a_push_wakes_its_queue_after_commit_in_process_and_in_apaliss_own_form(
     assert!(woken.is_ok(), "this process's workers are woken in-process");
     let note = tokio::time::timeout(Duration::from_secs(5), listener.recv())
         .await
-        .expect("other processes are woken")
+        .expect("other processes are woken for the queue this one does not work")
         .unwrap();
     let event: apalis_postgres::InsertEvent = serde_json::from_str(note.payload()).unwrap();
-    assert_eq!(event.job_type, SendMessage::QUEUE);
-    // One announcement per woken queue, not one per job.
+    assert_eq!(event.job_type, DeliverWebhook::QUEUE);
+    // One announcement per woken queue, not one per job, and none for the queue worked here.
     let more = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
-    assert!(more.is_err(), "one wake-up was announced twice");
+    assert!(more.is_err(), "announced more than the webhook queue once");
 }
 
 #[tokio::test]
