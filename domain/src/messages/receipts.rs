@@ -203,6 +203,9 @@ async fn process_all(
                 now.push((i, attempt, r));
             }
         }
+        if now.is_empty() {
+            continue;
+        }
         for (i, outcome) in process_round(conn, now, &mut waiting_keys).await? {
             outcomes[i] = Some(outcome);
         }
