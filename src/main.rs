@@ -25,6 +25,12 @@ enum Command {
     Scheduler,
     /// Create the database if missing and apply pending migrations, then exit.
     Migrate,
+    /// Write the OpenAPI documents (`public.json`, `internal.json`) generated from the routes.
+    Openapi {
+        /// The directory to write them into.
+        #[arg(long, default_value = "openapi")]
+        out: std::path::PathBuf,
+    },
     /// Operator commands.
     Admin {
         #[command(subcommand)]
@@ -70,6 +76,23 @@ enum DeadJobsCommand {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Needs no settings and no database: the documents come from the routes alone.
+    if let Command::Openapi { out } = &cli.command {
+        return match api::write_openapi(out) {
+            Ok(()) => {
+                println!(
+                    "wrote {} and {}",
+                    out.join("public.json").display(),
+                    out.join("internal.json").display()
+                );
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("herald: writing {}: {e}", out.display());
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let config = match domain::Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -111,6 +134,7 @@ async fn run(cli: Cli, config: domain::Config) -> anyhow::Result<()> {
             println!("migrations applied");
             return Ok(());
         }
+        Command::Openapi { .. } => unreachable!("written in main, before any setting is read"),
         Command::Admin {
             command:
                 AdminCommand::CreateUser {

@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use domain::FieldError;
-use serde_json::json;
+use serde::Serialize;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -28,12 +28,42 @@ impl<E: Into<domain::Error>> From<E> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-fn body(status: StatusCode, code: &str, message: &str, details: &[FieldError]) -> Response {
-    let mut error = json!({"code": code, "message": message});
-    if !details.is_empty() {
-        error["details"] = json!(details);
+/// `{"error": {"code", "message", "details"?}}`: every error response.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// The error.
+    error: ErrorDetail<'a>,
+}
+
+/// What went wrong, for programs (`code`) and people (`message`).
+#[derive(Serialize, utoipa::ToSchema)]
+struct ErrorDetail<'a> {
+    /// UPPER_SNAKE, for programs to switch on.
+    #[schema(example = "VALIDATION_ERROR")]
+    code: &'a str,
+    /// For people; the wording may change.
+    #[schema(example = "the request is not valid")]
+    message: &'a str,
+    /// One entry per invalid field, when the error is about fields.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[schema(required = false)]
+    details: &'a [FieldError],
+}
+
+impl<'a> ErrorBody<'a> {
+    fn new(code: &'a str, message: &'a str, details: &'a [FieldError]) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                details,
+            },
+        }
     }
-    (status, Json(json!({ "error": error }))).into_response()
+}
+
+fn body(status: StatusCode, code: &str, message: &str, details: &[FieldError]) -> Response {
+    (status, Json(ErrorBody::new(code, message, details))).into_response()
 }
 
 impl IntoResponse for ApiError {
@@ -171,6 +201,6 @@ pub async fn shape_errors(req: Request, next: Next) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    let json = json!({"error": {"code": code, "message": message}}).to_string();
+    let json = serde_json::to_string(&ErrorBody::new(code, message, &[])).expect("serializes");
     Response::from_parts(parts, Body::from(json))
 }

@@ -3,6 +3,11 @@
 mod error;
 mod extract;
 mod openapi;
+
+/// Writes the OpenAPI documents (`public.json`, `internal.json`) into `dir`.
+pub fn write_openapi(dir: &std::path::Path) -> std::io::Result<()> {
+    openapi::write(dir)
+}
 mod rate_limit;
 mod routes;
 mod telemetry;
@@ -141,15 +146,9 @@ async fn wake_after(
 
 pub fn router(state: AppState) -> Router {
     let metrics_here = state.config.metrics_bind_addr.is_none();
-    let public = routes::public_routes()
-        .route_layer(middleware::from_fn_with_state(state.clone(), public_auth));
+    let (routes, _) = routes::all(Some(&state), metrics_here).into_parts();
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .merge(routes::control_routes())
-        .merge(public)
-        .merge(routes::inbound_routes())
-        .merge(routes::operations_routes(metrics_here))
-        .merge(openapi::routes())
+    routes
         .route_layer(
             TraceLayer::new_for_http()
                 .make_span_with(telemetry::make_span)

@@ -3,12 +3,19 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One invalid field.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldError {
+    /// The field's path in the body or query: `to`, `messages[3].to`.
+    #[schema(example = "senderId")]
     pub field: String,
+    /// What is wrong with it.
+    #[schema(example = "is required")]
     pub message: String,
+    /// A batch item's own error code.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false, example = "SENDER_ID_NOT_APPROVED")]
     pub code: Option<&'static str>,
 }
 

@@ -107,7 +107,7 @@ async fn request_ids_are_set_or_echoed() {
 }
 
 #[tokio::test]
-async fn health_metrics_openapi_and_docs_are_served() {
+async fn health_and_metrics_are_served() {
     let app = spawn_app().await;
     let get = |p: &'static str| app.request(Method::GET, p, None).send();
     assert_eq!(get("/health/live").await.unwrap().status(), StatusCode::OK);
@@ -118,77 +118,6 @@ async fn health_metrics_openapi_and_docs_are_served() {
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/health/ready\""));
     assert!(metrics.contains("http_request_duration_seconds_bucket"));
-    let doc: Value = get("/openapi.json").await.unwrap().json().await.unwrap();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in [
-        "/v1/public/sms/send",
-        "/v1/public/sms/batch",
-        "/v1/public/sms/{id}/timeline",
-        "/v1/public/whatsapp/send",
-        "/v1/public/whatsapp/{id}/cancel",
-        "/v1/public/key",
-    ] {
-        assert!(doc["paths"].get(path).is_some(), "{path} missing");
-    }
-    for schema in [
-        "WebhookEvent",
-        "SmsOptOutEvent",
-        "SmsMessage",
-        "ErrorBody",
-        "WhatsappSend",
-        "WhatsappMessage",
-        "WhatsappCloudLine",
-        "WhatsappCloudLineUpdate",
-    ] {
-        assert!(
-            doc["components"]["schemas"].get(schema).is_some(),
-            "{schema} missing"
-        );
-    }
-    assert!(
-        doc["paths"].get("/v1/auth/login").is_none(),
-        "the public bundle holds only public routes"
-    );
-    // The generic message routes are described per channel, with every reference resolving.
-    let list = &doc["paths"]["/v1/public/sms"]["get"];
-    let params: Vec<&str> = list["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    for name in ["status", "query", "page", "pageSize", "flow"] {
-        assert!(params.contains(&name), "{name} missing from {params:?}");
-    }
-    fn refs(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::Object(m) => {
-                if let Some(Value::String(r)) = m.get("$ref") {
-                    out.push(r.clone());
-                }
-                m.values().for_each(|v| refs(v, out));
-            }
-            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
-            _ => {}
-        }
-    }
-    let mut all = Vec::new();
-    refs(&doc, &mut all);
-    assert!(all.iter().any(|r| r.ends_with("/SmsSend")));
-    for r in all {
-        let name = r.trim_start_matches("#/components/schemas/");
-        assert!(
-            doc["components"]["schemas"].get(name).is_some(),
-            "{r} does not resolve"
-        );
-    }
-    let docs = get("/docs/").await.unwrap();
-    assert_eq!(docs.status(), StatusCode::OK);
-    let html = docs.text().await.unwrap();
-    assert!(
-        html.contains("swagger") && !html.contains("cdn"),
-        "served from the binary"
-    );
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod api_keys;
+mod contract;
 mod email;
 mod errors;
 mod hardening;

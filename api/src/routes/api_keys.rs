@@ -13,13 +13,73 @@ use crate::{
         Auth, IdPath, JsonBody, Key, Query,
         need::{AnyScope, MembersRead, MembersWrite},
     },
+    openapi::{Op, Routes},
 };
 
-#[derive(Deserialize)]
+pub fn routes() -> Routes {
+    Routes::new()
+        .post(
+            "/v1/api-keys",
+            create,
+            Op::new(
+                "createApiKey",
+                "api-keys",
+                "Create an API key; the key is shown only here",
+            )
+            .session::<MembersWrite>()
+            .body::<CreateBody>("Its name and scopes")
+            .ok::<CreatedApiKey>(201, "Created, with `key`"),
+        )
+        .get(
+            "/v1/api-keys",
+            list,
+            Op::new(
+                "listApiKeys",
+                "api-keys",
+                "The organization's API keys, without the keys",
+            )
+            .session::<MembersRead>()
+            .list::<ApiKey>("A page of API keys"),
+        )
+        .delete(
+            "/v1/api-keys/{id}",
+            revoke,
+            Op::new(
+                "revokeApiKey",
+                "api-keys",
+                "Revoke an API key, at once in every process",
+            )
+            .session::<MembersWrite>()
+            .id("The key's id")
+            .empty(204, "Revoked"),
+        )
+}
+
+pub fn public_routes() -> Routes {
+    Routes::new().get(
+        "/v1/public/key",
+        current,
+        Op::new(
+            "getApiKey",
+            "keys",
+            "The API key presented, to check credentials",
+        )
+        .describe("Needs no scope.")
+        .key::<AnyScope>()
+        .ok::<CurrentKey>(200, "The key"),
+    )
+}
+
+/// A new API key.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateBody {
+    /// What it is for.
     #[serde(default)]
+    #[schema(required = true, example = "backend", min_length = 1)]
     name: String,
+    /// At least one of send:email, read:email, send:sms, read:sms, send:whatsapp, read:whatsapp.
     #[serde(default)]
+    #[schema(required = true, example = json!(["send:sms", "read:sms"]))]
     scopes: Vec<String>,
 }
 
@@ -67,16 +127,23 @@ pub async fn revoke(
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CurrentKey {
+    /// Its id.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d23")]
     id: Uuid,
+    /// What it is for.
+    #[schema(example = "backend")]
     name: String,
+    /// Its first 12 characters.
+    #[schema(example = "hk_7Qm2xT9a")]
     prefix: String,
+    /// What it may do.
+    #[schema(example = json!(["send:sms", "read:sms"]))]
     scopes: Vec<String>,
+    /// The organization it belongs to.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d21")]
     organization_id: Uuid,
 }
 
-#[utoipa::path(get, path = "/v1/public/key", tag = "keys",
-    responses((status = 200, body = CurrentKey), (status = 401, body = crate::openapi::ErrorBody)),
-    security(("apiKey" = [])))]
 pub async fn current(key: Key<AnyScope>) -> Json<CurrentKey> {
     let k = key.key;
     Json(CurrentKey {

@@ -5,18 +5,96 @@ use serde::Deserialize;
 use crate::{
     ApiResult, AppState,
     extract::{Auth, ClientAddr, JsonBody, need::Signed},
+    openapi::{Op, Routes},
 };
 
-#[derive(Deserialize)]
+pub fn routes() -> Routes {
+    Routes::new()
+        .post(
+            "/v1/auth/signup",
+            signup,
+            Op::new(
+                "signup",
+                "auth",
+                "Create an organization and its OWNER, signed in",
+            )
+            .describe("Off (404) when the operator set `SIGNUP_ENABLED=false`.")
+            .body::<SignupBody>("The new organization and its first user")
+            .ok::<SignupOutcome>(201, "Signed up: the session, the user and the organization")
+            .err(404, "NOT_FOUND: sign-up is off")
+            .err(409, "CONFLICT: the email address is taken")
+            .err(
+                429,
+                "RATE_LIMITED: too many sign-ups from this address this hour",
+            ),
+        )
+        .post(
+            "/v1/auth/login",
+            login,
+            Op::new("login", "auth", "Log in with email and password")
+                .body::<LoginBody>("The credentials")
+                .ok::<SignupOutcome>(200, "Signed in: the session, the user and the organization")
+                .err(
+                    401,
+                    "UNAUTHORIZED: unknown user or wrong password (one message for both)",
+                )
+                .err(
+                    429,
+                    "RATE_LIMITED: 10 failures in 15 minutes for this account or address",
+                ),
+        )
+        .post(
+            "/v1/auth/logout",
+            logout,
+            Op::new("logout", "auth", "Revoke the presented session token")
+                .session::<Signed>()
+                .empty(204, "Revoked"),
+        )
+        .patch(
+            "/v1/auth/password",
+            change_password,
+            Op::new(
+                "changePassword",
+                "auth",
+                "Change the password; every other session of the user is revoked",
+            )
+            .session::<Signed>()
+            .body::<PasswordBody>("The current and the new password")
+            .ok::<Me>(200, "Changed")
+            .err(401, "UNAUTHORIZED: the current password is wrong"),
+        )
+        .get(
+            "/v1/auth/me",
+            me,
+            Op::new(
+                "me",
+                "auth",
+                "The signed-in user, their organization and permissions",
+            )
+            .session::<Signed>()
+            .ok::<Me>(200, "The caller"),
+        )
+}
+
+/// A new organization and its first user, its OWNER.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignupBody {
+    /// The organization's name.
     #[serde(default)]
+    #[schema(required = true, example = "Acme", min_length = 1)]
     organization_name: String,
+    /// The user's name.
     #[serde(default)]
+    #[schema(required = true, example = "Ada Lovelace", min_length = 1)]
     name: String,
+    /// The user's email address, to log in with.
     #[serde(default)]
+    #[schema(required = true, example = "ada@acme.example", format = Email)]
     email: String,
+    /// At least 10 characters.
     #[serde(default)]
+    #[schema(required = true, example = "correct horse battery", min_length = 10)]
     password: String,
 }
 
@@ -45,11 +123,16 @@ pub async fn signup(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-#[derive(Deserialize)]
+/// Credentials.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
+    /// The user's email address.
     #[serde(default)]
+    #[schema(required = true, example = "ada@acme.example")]
     email: String,
+    /// Their password.
     #[serde(default)]
+    #[schema(required = true, example = "correct horse battery")]
     password: String,
 }
 
@@ -76,12 +159,21 @@ pub async fn logout(State(state): State<AppState>, auth: Auth<Signed>) -> ApiRes
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// A password change.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordBody {
+    /// The password now.
     #[serde(default)]
+    #[schema(required = true, example = "correct horse battery")]
     current_password: String,
+    /// The new one: at least 10 characters.
     #[serde(default)]
+    #[schema(
+        required = true,
+        example = "staple battery horse correct",
+        min_length = 10
+    )]
     new_password: String,
 }
 

@@ -14,14 +14,67 @@ use domain::{
     },
     signatures,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use crate::{ApiError, ApiResult, AppState};
+use crate::{ApiError, ApiResult, AppState, openapi::Op};
 
 #[derive(Deserialize)]
 pub struct TokenQuery {
     pub(crate) token: Option<String>,
+}
+
+/// The answer of every callback once its payload is recorded.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Received {
+    /// Always true.
+    #[schema(example = true)]
+    received: bool,
+}
+
+/// A callback's operation: on once `setting` is set, refusing a bad token or signature.
+pub(crate) fn callback_op(id: &str, summary: &str, setting: &str) -> Op {
+    Op::new(id, "inbound", summary)
+        .ok::<Received>(200, "Recorded; processing is queued")
+        .err(404, &format!("NOT_FOUND: off until {setting} is set"))
+        .err(
+            401,
+            "UNAUTHORIZED: bad token or signature, or a stale timestamp",
+        )
+}
+
+/// The `token` query parameter of a token-guarded callback.
+pub(crate) fn token_param(op: Op, setting: &str) -> Op {
+    op.param(
+        "query",
+        "token",
+        true,
+        &format!("Equal to {setting}; compared in constant time, never logged"),
+        json!({"type": "string"}),
+        json!("dlr-token-from-the-operator"),
+    )
+}
+
+/// The `X-Timestamp` and `X-Signature` headers of the provider signature scheme.
+pub(crate) fn signed_params(op: Op, setting: &str) -> Op {
+    op.param(
+        "header",
+        "X-Timestamp",
+        true,
+        "Unix seconds, within 5 minutes of the server's clock",
+        json!({"type": "string"}),
+        json!("1795773600"),
+    )
+    .param(
+        "header",
+        "X-Signature",
+        true,
+        &format!(
+            "`sha256=` and the hex HMAC-SHA256 of `{{X-Timestamp}}.{{raw body}}` keyed with {setting}"
+        ),
+        json!({"type": "string"}),
+        json!("sha256=5d41402abc4b2a76b9719d911017c592ae7a3f1c5d41402abc4b2a76b9719d91"),
+    )
 }
 
 /// The provider signature scheme (`X-Timestamp`, `X-Signature`), off (404) until its secret is set.
@@ -63,12 +116,15 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-pub(crate) fn received() -> Json<Value> {
-    Json(json!({"received": true}))
+pub(crate) fn received() -> Json<Received> {
+    Json(Received { received: true })
 }
 
 /// Stores one receipt and enqueues its processing in one transaction.
-pub(crate) async fn store_receipt(state: &AppState, receipt: NewReceipt) -> ApiResult<Json<Value>> {
+pub(crate) async fn store_receipt(
+    state: &AppState,
+    receipt: NewReceipt,
+) -> ApiResult<Json<Received>> {
     let mut tx = state.pool.begin().await.map_err(Error::from)?;
     receipts::record(&mut tx, receipt, None).await?;
     tx.commit().await.map_err(Error::from)?;

@@ -11,7 +11,52 @@ use crate::{
         Auth, IdPath, JsonBody, Query,
         need::{MembersRead, MembersWrite},
     },
+    openapi::{Op, Routes},
 };
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .get(
+            "/v1/members",
+            list,
+            Op::new("listMembers", "members", "The organization's members")
+                .session::<MembersRead>()
+                .list::<User>("A page of members"),
+        )
+        .post(
+            "/v1/members",
+            add,
+            Op::new("addMember", "members", "Add a member with a role and a password")
+                .describe("Only an OWNER may add an OWNER.")
+                .session::<MembersWrite>()
+                .body::<AddBody>("The new member")
+                .ok::<User>(201, "Added")
+                .err(403, "FORBIDDEN: only an OWNER may add an OWNER")
+                .err(409, "CONFLICT: the email address is taken"),
+        )
+        .patch(
+            "/v1/members/{id}",
+            change_role,
+            Op::new("changeMemberRole", "members", "Change a member's role")
+                .describe("Only an OWNER may change an OWNER or make one; the last OWNER cannot be demoted (409).")
+                .session::<MembersWrite>()
+                .id("The member's user id")
+                .body::<RoleBody>("The new role")
+                .ok::<User>(200, "Changed")
+                .err(403, "FORBIDDEN: only an OWNER may change an OWNER or make one")
+                .err(409, "CONFLICT: the last OWNER cannot be demoted"),
+        )
+        .delete(
+            "/v1/members/{id}",
+            remove,
+            Op::new("removeMember", "members", "Remove a member; their sessions stop working at once")
+                .session::<MembersWrite>()
+                .id("The member's user id")
+                .empty(204, "Removed")
+                .err(403, "FORBIDDEN: only an OWNER may remove an OWNER")
+                .err(409, "CONFLICT: the last OWNER cannot be removed"),
+        )
+}
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -40,15 +85,28 @@ pub async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+/// A new member.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AddBody {
+    /// Their email address, to log in with.
     #[serde(default)]
+    #[schema(required = true, example = "grace@acme.example", format = Email)]
     email: String,
+    /// Their name.
     #[serde(default)]
+    #[schema(required = true, example = "Grace Hopper", min_length = 1)]
     name: String,
+    /// OWNER, ADMIN, MEMBER or VIEWER.
     #[serde(default)]
+    #[schema(
+        required = true,
+        example = "MEMBER",
+        pattern = "^(OWNER|ADMIN|MEMBER|VIEWER)$"
+    )]
     role: String,
+    /// Their first password: at least 10 characters.
     #[serde(default)]
+    #[schema(required = true, example = "correct horse battery", min_length = 10)]
     password: String,
 }
 
@@ -72,9 +130,16 @@ pub async fn add(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-#[derive(Deserialize)]
+/// A role change.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RoleBody {
+    /// OWNER, ADMIN, MEMBER or VIEWER.
     #[serde(default)]
+    #[schema(
+        required = true,
+        example = "ADMIN",
+        pattern = "^(OWNER|ADMIN|MEMBER|VIEWER)$"
+    )]
     role: String,
 }
 

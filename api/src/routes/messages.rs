@@ -3,7 +3,7 @@
 //! joins by naming its path, its send body (through `ChannelSend`), its scopes and its schemas.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{DefaultBodyLimit, State},
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -16,22 +16,28 @@ use domain::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::{
     ApiResult, AppState,
     extract::{
-        Auth, Caller, IdPath, JsonBody, Key, NeedsScope, Query,
+        Auth, Caller, IdPath, JsonBody, Key, NeedsPermission, NeedsScope, Query,
         need::{MessagesRead, MessagesSend},
     },
+    openapi::{Method, Op, Routes},
 };
 
 /// What a channel brings to the generic routes.
 pub trait ChannelApi: ChannelSend {
     /// The path segment: `sms`, `emails`, `whatsapp`.
     const PATH: &'static str;
-    /// The OpenAPI schema names of its send body and of its message.
-    const SEND_SCHEMA: &'static str;
-    const MESSAGE_SCHEMA: &'static str;
+    /// Its name in operation ids (`sendSms`, `listEmails`) and its OpenAPI tag.
+    const NAME: &'static str;
+    const PLURAL: &'static str;
+    const TAG: &'static str;
+    /// The OpenAPI schemas of its send body and of its message.
+    type SendDoc: ToSchema;
+    type MessageDoc: ToSchema;
     /// The largest send or batch body (an email's attachments need more than the default).
     const BODY_LIMIT: usize = crate::BODY_LIMIT;
     type SendScope: NeedsScope + 'static;
@@ -187,6 +193,30 @@ pub async fn timeline<C: Caller, K: ChannelApi>(
     Ok(Json(json!({ "data": entries })))
 }
 
+/// What a caller kind adds to the generic operations: its credentials and its operation ids.
+trait Documented {
+    /// Appended to operation ids (`sendSmsAsMember`), and the tag prefix.
+    const SUFFIX: &'static str;
+    const TAG_PREFIX: &'static str;
+    fn access(op: Op) -> Op;
+}
+
+impl<P: NeedsPermission> Documented for Auth<P> {
+    const SUFFIX: &'static str = "AsMember";
+    const TAG_PREFIX: &'static str = "dashboard-";
+    fn access(op: Op) -> Op {
+        op.session::<P>()
+    }
+}
+
+impl<S: NeedsScope> Documented for Key<S> {
+    const SUFFIX: &'static str = "";
+    const TAG_PREFIX: &'static str = "";
+    fn access(op: Op) -> Op {
+        op.key::<S>()
+    }
+}
+
 /// Cancel a message that is still QUEUED.
 pub async fn cancel<C: Caller, K: ChannelApi>(
     State(state): State<AppState>,
@@ -198,203 +228,173 @@ pub async fn cancel<C: Caller, K: ChannelApi>(
     ))
 }
 
-/// The six routes of channel `K` for callers of kind `Send` (sending) and `Read` (reading), under
-/// `prefix` (`/v1` or `/v1/public`).
-fn routes_for<K, S, R>(prefix: &str) -> Router<AppState>
+/// The six routes of channel `K` for callers of kind `S` (sending) and `R` (reading), under
+/// `prefix` (`/v1` or `/v1/public`), with their operations.
+fn routes_for<K, S, R>(prefix: &str) -> Routes
 where
     K: ChannelApi,
     S: Caller
+        + Documented
         + Send
         + 'static
         + axum::extract::FromRequestParts<AppState, Rejection = crate::ApiError>,
     R: Caller
+        + Documented
         + Send
         + 'static
         + axum::extract::FromRequestParts<AppState, Rejection = crate::ApiError>,
 {
     let base = format!("{prefix}/{}", K::PATH);
     let limit = DefaultBodyLimit::max(K::BODY_LIMIT);
-    Router::new()
-        .route(&format!("{base}/send"), post(send::<S, K>).layer(limit))
-        .route(&format!("{base}/batch"), post(batch::<S, K>).layer(limit))
-        .route(&base, get(list::<R, K>))
-        .route(&format!("{base}/{{id}}"), get(get_one::<R, K>))
-        .route(&format!("{base}/{{id}}/timeline"), get(timeline::<R, K>))
-        .route(&format!("{base}/{{id}}/cancel"), post(cancel::<S, K>))
+    let tag: &'static str = match (S::TAG_PREFIX, K::TAG) {
+        ("", t) => t,
+        (_, "email") => "dashboard-email",
+        (_, "sms") => "dashboard-sms",
+        _ => "dashboard-whatsapp",
+    };
+    let (name, plural, suffix) = (K::NAME, K::PLURAL, S::SUFFIX);
+    let send_op = |id: String, summary: &str| S::access(Op::new(id, tag, summary));
+    let read_op = |id: String, summary: &str| R::access(Op::new(id, tag, summary));
+    let statuses: Vec<&str> = K::CHANNEL.statuses().iter().map(|s| s.as_str()).collect();
+    let refusals = "VALIDATION_ERROR, or a rule that needs the database: SENDER_ID_NOT_APPROVED, \
+        RECIPIENT_OPTED_OUT, RECIPIENT_SUPPRESSED, CHANNEL_DISABLED, DOMAIN_NOT_VERIFIED";
+
+    let send_doc = send_op(
+        format!("send{name}{suffix}"),
+        "Send one message: validated, stored and queued; a worker calls the provider later",
+    )
+    .idempotent()
+    .body::<K::SendDoc>("The message")
+    .ok::<K::MessageDoc>(202, "The message, QUEUED")
+    .err(422, refusals);
+    let mut batch_doc = send_op(
+        format!("send{name}Batch{suffix}"),
+        "Send up to 100 messages at once, all or nothing",
+    )
+    .describe(
+        "If any item fails any check, nothing is stored and the answer is 422 with one `details` \
+         entry per failing item (`field` like `messages[3].to`, with its own `code`).",
+    )
+    .idempotent();
+    let item = batch_doc.schema::<K::SendDoc>();
+    let batch_body = format!("{name}BatchRequest");
+    let batch_doc = batch_doc
+        .body_schema(
+            &batch_body,
+            json!({
+                "type": "object",
+                "description": format!("Up to {MAX_BATCH} messages"),
+                "required": ["messages"],
+                "properties": {"messages": {
+                    "type": "array", "items": item, "minItems": 1, "maxItems": MAX_BATCH,
+                    "description": "The messages, each a send body",
+                }},
+            }),
+            "The messages",
+        )
+        .data::<K::MessageDoc>(
+            202,
+            &format!("{name}Batch"),
+            "The messages, QUEUED, in request order",
+        )
+        .err(422, refusals);
+    let mut list_doc = read_op(
+        format!("list{plural}{suffix}"),
+        "List messages, newest first",
+    )
+    .query(
+        "status",
+        "Only messages in this status",
+        json!({"type": "string", "enum": statuses}),
+        json!(statuses[statuses.len() / 2]),
+    )
+    .query(
+        "query",
+        "A substring of the recipient, content or externalId (at most 100 characters)",
+        json!({"type": "string", "maxLength": 100}),
+        json!("2348067"),
+    )
+    .query(
+        "createdFrom",
+        "Only messages created at or after this time (RFC 3339)",
+        json!({"type": "string", "format": "date-time"}),
+        json!("2026-11-01T00:00:00Z"),
+    )
+    .query(
+        "createdTo",
+        "Only messages created at or before this time (RFC 3339)",
+        json!({"type": "string", "format": "date-time"}),
+        json!("2026-11-30T23:59:59Z"),
+    );
+    if let Some((param, values)) = K::CATEGORY {
+        list_doc = list_doc.query(
+            param,
+            "Only messages of this flow",
+            json!({"type": "string", "enum": values}),
+            json!(values[0]),
+        );
+    }
+    let list_doc = list_doc.list::<K::MessageDoc>("A page of messages");
+    let get_doc = read_op(
+        format!("get{name}{suffix}"),
+        "A message with its current status",
+    )
+    .id("The message's id")
+    .ok::<K::MessageDoc>(200, "The message");
+    let timeline_doc = read_op(
+        format!("get{name}Timeline{suffix}"),
+        "Every status change and note of a message, oldest first",
+    )
+    .id("The message's id")
+    .data::<TimelineEntry>(200, "Timeline", "Every entry, oldest first");
+    let cancel_doc = send_op(
+        format!("cancel{name}{suffix}"),
+        "Cancel a message that is still QUEUED (typically scheduled)",
+    )
+    .id("The message's id")
+    .ok::<K::MessageDoc>(200, "The message, CANCELED")
+    .err(409, "CONFLICT: the message is no longer QUEUED");
+
+    Routes::new()
+        .route(
+            &format!("{base}/send"),
+            Method::Post,
+            post(send::<S, K>).layer(limit),
+            send_doc,
+        )
+        .route(
+            &format!("{base}/batch"),
+            Method::Post,
+            post(batch::<S, K>).layer(limit),
+            batch_doc,
+        )
+        .route(&base, Method::Get, get(list::<R, K>), list_doc)
+        .route(
+            &format!("{base}/{{id}}"),
+            Method::Get,
+            get(get_one::<R, K>),
+            get_doc,
+        )
+        .route(
+            &format!("{base}/{{id}}/timeline"),
+            Method::Get,
+            get(timeline::<R, K>),
+            timeline_doc,
+        )
+        .route(
+            &format!("{base}/{{id}}/cancel"),
+            Method::Post,
+            post(cancel::<S, K>),
+            cancel_doc,
+        )
 }
 
 /// The session routes of channel `K` (`/v1/<channel>`, messages:send and messages:read).
-pub fn session_routes<K: ChannelApi>() -> Router<AppState> {
+pub fn session_routes<K: ChannelApi>() -> Routes {
     routes_for::<K, Auth<MessagesSend>, Auth<MessagesRead>>("/v1")
 }
 
 /// The public routes of channel `K` (`/v1/public/<channel>`, its send and read scopes).
-pub fn public_routes<K: ChannelApi>() -> Router<AppState> {
+pub fn public_routes<K: ChannelApi>() -> Routes {
     routes_for::<K, Key<K::SendScope>, Key<K::ReadScope>>("/v1/public")
-}
-
-/// The OpenAPI operations of channel `K`'s public routes, built from the same description.
-pub fn openapi_paths<K: ChannelApi>(paths: &mut utoipa::openapi::Paths) {
-    use utoipa::openapi::{
-        ContentBuilder, HttpMethod, Ref, Required, ResponseBuilder,
-        path::{OperationBuilder, ParameterBuilder, ParameterIn},
-        request_body::RequestBodyBuilder,
-        security::SecurityRequirement,
-    };
-    let tag = K::PATH;
-    let base = format!("/v1/public/{}", K::PATH);
-    let json = |schema: &str| {
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name(schema)))
-            .build()
-    };
-    let response = |description: &str, schema: Option<&str>| {
-        let mut r = ResponseBuilder::new().description(description);
-        if let Some(s) = schema {
-            r = r.content("application/json", json(s));
-        }
-        r.build()
-    };
-    let error = || response("An error in the contract's shape", Some("ErrorBody"));
-    let op = |summary: &str| {
-        OperationBuilder::new()
-            .tag(tag)
-            .summary(Some(summary))
-            .security(SecurityRequirement::new("apiKey", Vec::<String>::new()))
-            .response("401", error())
-            .response("403", error())
-            .response("429", error())
-    };
-    let id_param = || {
-        ParameterBuilder::new()
-            .name("id")
-            .parameter_in(ParameterIn::Path)
-            .required(Required::True)
-            .build()
-    };
-    let query_param = |name: &str, description: &str| {
-        ParameterBuilder::new()
-            .name(name)
-            .parameter_in(ParameterIn::Query)
-            .required(Required::False)
-            .description(Some(description))
-            .build()
-    };
-    let idempotency_param = || {
-        ParameterBuilder::new()
-            .name("Idempotency-Key")
-            .parameter_in(ParameterIn::Header)
-            .required(Required::False)
-            .description(Some(
-                "1..255 characters; replays the first response for 24 h",
-            ))
-            .build()
-    };
-    let body = |schema: &str| {
-        Some(
-            RequestBodyBuilder::new()
-                .required(Some(Required::True))
-                .content("application/json", json(schema))
-                .build(),
-        )
-    };
-    let statuses: Vec<&str> = K::CHANNEL.statuses().iter().map(|s| s.as_str()).collect();
-    let statuses = statuses.join(", ");
-
-    paths.add_path_operation(
-        format!("{base}/send"),
-        vec![HttpMethod::Post],
-        op("Send one message: validated, stored and queued; a worker calls the provider later")
-            .parameter(idempotency_param())
-            .request_body(body(K::SEND_SCHEMA))
-            .response(
-                "202",
-                response("The message, QUEUED", Some(K::MESSAGE_SCHEMA)),
-            )
-            .response("409", error())
-            .response("422", error()),
-    );
-    paths.add_path_operation(
-        format!("{base}/batch"),
-        vec![HttpMethod::Post],
-        op("Send up to 100 messages at once, all or nothing")
-            .parameter(idempotency_param())
-            .request_body(Some(
-                RequestBodyBuilder::new()
-                    .required(Some(Required::True))
-                    .description(Some(format!(
-                        "`{{messages: [{}, …]}}`, 1 to {MAX_BATCH}",
-                        K::SEND_SCHEMA
-                    )))
-                    .content("application/json", ContentBuilder::new().build())
-                    .build(),
-            ))
-            .response(
-                "202",
-                response("`{data: [message, …]}` in request order", None),
-            )
-            .response(
-                "422",
-                response(
-                    "One `details` entry per failing item (`messages[3].to`)",
-                    Some("ErrorBody"),
-                ),
-            ),
-    );
-    let mut list = op("List messages, newest first")
-        .parameter(query_param("status", &format!("one of {statuses}")))
-        .parameter(query_param(
-            "query",
-            "a substring of the recipient, content or externalId (at most 100 characters)",
-        ))
-        .parameter(query_param("createdFrom", "RFC 3339"))
-        .parameter(query_param("createdTo", "RFC 3339"))
-        .parameter(query_param(
-            "page",
-            "from 1; page × pageSize at most 10,000",
-        ))
-        .parameter(query_param("pageSize", "1 to 100, default 20"));
-    if let Some((name, values)) = K::CATEGORY {
-        list = list.parameter(query_param(name, &format!("one of {}", values.join(", "))));
-    }
-    paths.add_path_operation(
-        &base,
-        vec![HttpMethod::Get],
-        list.response(
-            "200",
-            response("`{data: [message], page, pageSize, total}`", None),
-        )
-        .response("422", error()),
-    );
-    paths.add_path_operation(
-        format!("{base}/{{id}}"),
-        vec![HttpMethod::Get],
-        op("A message with its current status")
-            .parameter(id_param())
-            .response("200", response("The message", Some(K::MESSAGE_SCHEMA)))
-            .response("404", error()),
-    );
-    paths.add_path_operation(
-        format!("{base}/{{id}}/timeline"),
-        vec![HttpMethod::Get],
-        op("Every status change and note of a message, oldest first")
-            .parameter(id_param())
-            .response(
-                "200",
-                response("`{data: [{id, type, status, occurredAt, detail}]}`", None),
-            )
-            .response("404", error()),
-    );
-    paths.add_path_operation(
-        format!("{base}/{{id}}/cancel"),
-        vec![HttpMethod::Post],
-        op("Cancel a message that is still QUEUED")
-            .parameter(id_param())
-            .response(
-                "200",
-                response("The message, CANCELED", Some(K::MESSAGE_SCHEMA)),
-            )
-            .response("404", error())
-            .response("409", error()),
-    );
 }

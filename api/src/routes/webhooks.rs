@@ -4,8 +4,8 @@ use domain::{
     Error, Errors, Page, Paged,
     webhooks::{self, Delivery, Endpoint, EndpointInput, WithSecret},
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::members::PageQuery;
 use crate::{
@@ -14,7 +14,133 @@ use crate::{
         Auth, IdPath, JsonBody, Query,
         need::{MembersRead, MembersWrite},
     },
+    openapi::{Op, Routes},
 };
+
+const TAG: &str = "webhook-endpoints";
+
+pub fn routes() -> Routes {
+    let endpoint_id = "The endpoint's id";
+    let limited = "RATE_LIMITED: 10 test events and manual retries a minute per endpoint";
+    Routes::new()
+        .post(
+            "/v1/webhook-endpoints",
+            create,
+            Op::new("createWebhookEndpoint", TAG, "Register an endpoint; its signing secret is in the answer")
+                .session::<MembersWrite>()
+                .body::<EndpointInput>("The endpoint: `url` is required")
+                .ok::<WithSecret>(201, "Created, with its secret"),
+        )
+        .get(
+            "/v1/webhook-endpoints",
+            list,
+            Op::new("listWebhookEndpoints", TAG, "The organization's endpoints")
+                .session::<MembersRead>()
+                .list::<Endpoint>("A page of endpoints"),
+        )
+        .get(
+            "/v1/webhook-endpoints/{id}",
+            get,
+            Op::new("getWebhookEndpoint", TAG, "An endpoint")
+                .session::<MembersRead>()
+                .id(endpoint_id)
+                .ok::<Endpoint>(200, "The endpoint"),
+        )
+        .patch(
+            "/v1/webhook-endpoints/{id}",
+            update,
+            Op::new("updateWebhookEndpoint", TAG, "Change an endpoint; absent fields stay")
+                .session::<MembersWrite>()
+                .id(endpoint_id)
+                .body::<EndpointInput>("The fields to change")
+                .ok::<Endpoint>(200, "Changed"),
+        )
+        .delete(
+            "/v1/webhook-endpoints/{id}",
+            delete,
+            Op::new("deleteWebhookEndpoint", TAG, "Remove an endpoint")
+                .session::<MembersWrite>()
+                .id(endpoint_id)
+                .empty(204, "Removed"),
+        )
+        .get(
+            "/v1/webhook-endpoints/{id}/secret",
+            secret,
+            Op::new("getWebhookEndpointSecret", TAG, "An endpoint's current signing secret")
+                .session::<MembersWrite>()
+                .id(endpoint_id)
+                .ok::<Secret>(200, "The secret"),
+        )
+        .post(
+            "/v1/webhook-endpoints/{id}/rotate-secret",
+            rotate,
+            Op::new("rotateWebhookEndpointSecret", TAG, "A new signing secret; the old one keeps signing beside it for 24 h")
+                .describe("A second rotation within the 24 hours ends the oldest secret at once: the pair that signs is always the newest two.")
+                .session::<MembersWrite>()
+                .id(endpoint_id)
+                .ok::<WithSecret>(200, "The endpoint with its new secret"),
+        )
+        .post(
+            "/v1/webhook-endpoints/{id}/test",
+            test,
+            Op::new("testWebhookEndpoint", TAG, "Send a `webhook_test` event to the endpoint")
+                .describe("Whatever its eventTypes and enabled flag.")
+                .session::<MembersWrite>()
+                .id(endpoint_id)
+                .ok::<Delivery>(200, "The delivery, PENDING")
+                .rate_limited()
+                .err(429, limited),
+        )
+        .get(
+            "/v1/webhook-endpoints/{id}/deliveries",
+            deliveries,
+            Op::new("listWebhookDeliveries", TAG, "An endpoint's deliveries, newest first")
+                .session::<MembersRead>()
+                .id(endpoint_id)
+                .query(
+                    "status",
+                    "Only deliveries in this status",
+                    json!({"type": "string", "enum": ["PENDING", "SUCCEEDED", "FAILED"]}),
+                    json!("FAILED"),
+                )
+                .list::<Delivery>("A page of deliveries"),
+        )
+        .post(
+            "/v1/webhook-endpoints/{id}/recover",
+            recover,
+            Op::new("recoverWebhookEndpoint", TAG, "Re-deliver every FAILED delivery of the endpoint since a time")
+                .session::<MembersWrite>()
+                .id(endpoint_id)
+                .body::<RecoverBody>("Since when")
+                .ok::<Recovered>(200, "How many deliveries were queued again"),
+        )
+        .post(
+            "/v1/webhook-deliveries/{id}/retry",
+            retry,
+            Op::new("retryWebhookDelivery", "webhook-endpoints", "Re-deliver one delivery now, whatever its status")
+                .session::<MembersWrite>()
+                .id("The delivery's id")
+                .ok::<Delivery>(200, "The delivery, PENDING again")
+                .rate_limited()
+                .err(429, limited),
+        )
+}
+
+/// An endpoint's signing secret.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Secret {
+    /// `whsec_` and base64 of 24 random bytes.
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    secret: String,
+}
+
+/// The answer of a recovery.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Recovered {
+    /// The FAILED deliveries queued again.
+    #[schema(example = 12)]
+    recovered: u64,
+}
 
 pub async fn create(
     State(state): State<AppState>,
@@ -72,7 +198,7 @@ pub async fn secret(
     State(state): State<AppState>,
     auth: Auth<MembersWrite>,
     IdPath(id): IdPath,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Secret>> {
     let secret = webhooks::secret(
         &state.pool,
         &state.config,
@@ -80,7 +206,7 @@ pub async fn secret(
         id,
     )
     .await?;
-    Ok(Json(json!({ "secret": secret })))
+    Ok(Json(Secret { secret }))
 }
 
 pub async fn rotate(
@@ -145,8 +271,11 @@ pub async fn retry(
     Ok(Json(webhooks::retry(&state.pool, org, id).await?))
 }
 
-#[derive(Deserialize)]
+/// Since when to re-deliver.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RecoverBody {
+    /// RFC 3339, within the last days the deliveries are kept.
+    #[schema(value_type = String, required = true, format = DateTime, example = "2026-11-27T00:00:00Z")]
     since: Option<String>,
 }
 
@@ -155,7 +284,7 @@ pub async fn recover(
     auth: Auth<MembersWrite>,
     IdPath(id): IdPath,
     body: JsonBody<RecoverBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Recovered>> {
     let since = body
         .value
         .since
@@ -164,5 +293,5 @@ pub async fn recover(
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| Error::validation("since", "must be an RFC 3339 timestamp"))?;
     let n = webhooks::recover(&state.pool, auth.session.user.organization_id, id, since).await?;
-    Ok(Json(json!({ "recovered": n })))
+    Ok(Json(Recovered { recovered: n }))
 }

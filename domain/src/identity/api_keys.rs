@@ -13,27 +13,54 @@ pub struct NewApiKey {
     pub scopes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+/// An API key as lists show it: never the key itself.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKey {
+    /// Its id.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d23")]
     pub id: Uuid,
+    /// What it is for.
+    #[schema(example = "backend")]
     pub name: String,
+    /// What it may do.
+    #[schema(example = json!(["send:sms", "read:sms"]))]
     pub scopes: Vec<String>,
+    /// Its first 12 characters, to recognize it by.
+    #[schema(example = "hk_7Qm2xT9a")]
     pub prefix: String,
+    /// When it was created.
+    #[schema(example = "2026-11-27T10:00:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When it was last presented.
+    #[schema(example = "2026-11-27T11:00:00Z")]
     pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    #[schema(example = json!(null))]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// The one response that shows the key itself.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedApiKey {
+    /// Its id.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d23")]
     pub id: Uuid,
+    /// What it is for.
+    #[schema(example = "backend")]
     pub name: String,
+    /// What it may do.
+    #[schema(example = json!(["send:sms", "read:sms"]))]
     pub scopes: Vec<String>,
+    /// Its first 12 characters, to recognize it by.
+    #[schema(example = "hk_7Qm2xT9a")]
     pub prefix: String,
+    /// The key: shown here once, stored only as a hash.
+    #[schema(example = "hk_7Qm2xT9aKd3LwP8sV1nR4yB6cE0fH5jG")]
     pub key: String,
+    /// When it was created.
+    #[schema(example = "2026-11-27T10:00:00Z")]
     pub created_at: DateTime<Utc>,
 }
 

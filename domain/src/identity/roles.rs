@@ -1,7 +1,10 @@
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A member's role: OWNER and ADMIN may do everything, MEMBER everything but manage members and
+/// settings, VIEWER only read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[schema(example = "ADMIN")]
 pub enum Role {
     Owner,
     Admin,
@@ -9,7 +12,9 @@ pub enum Role {
     Viewer,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A permission a role grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(example = "messages:send")]
 pub enum Permission {
     #[serde(rename = "members:read")]
     MembersRead,

@@ -29,10 +29,15 @@ struct Claims {
     exp: i64,
 }
 
-#[derive(Debug, Serialize)]
+/// A session token and when it expires.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionToken {
+    /// The bearer token for the control-plane routes.
+    #[schema(example = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTlhYzNmMiJ9.c2lnbmF0dXJl")]
     pub token: String,
+    /// When it stops working.
+    #[schema(example = "2026-11-28T10:00:00Z")]
     pub expires_at: DateTime<Utc>,
 }
 

@@ -9,24 +9,43 @@ use super::{
 };
 use crate::{EmailAddress, Error, Errors, FieldError, Result};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+/// An organization: the tenant every resource belongs to.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
+    /// Its id.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d21")]
     pub id: Uuid,
+    /// Its name.
+    #[schema(example = "Acme")]
     pub name: String,
+    /// When it was created.
+    #[schema(example = "2026-11-27T10:00:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A user: a member of one organization, with a role.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
+    /// Their id.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d22")]
     pub id: Uuid,
     #[serde(skip)]
     pub organization_id: Uuid,
+    /// Their email address, which they log in with.
+    #[schema(example = "ada@acme.example")]
     pub email: String,
+    /// Their name.
+    #[schema(example = "Ada Lovelace")]
     pub name: String,
+    /// Their role in the organization.
     pub role: Role,
+    /// Whether they may review every organization's sender-ID requests.
+    #[schema(example = false)]
     pub platform_admin: bool,
+    /// When they joined.
+    #[schema(example = "2026-11-27T10:00:00Z")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -65,12 +84,15 @@ pub struct Signup {
     pub password: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A new session: its token, the user and their organization.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignupOutcome {
     #[serde(flatten)]
     pub token: SessionToken,
+    /// The signed-in user.
     pub user: User,
+    /// Their organization.
     pub organization: Organization,
 }
 
@@ -296,11 +318,16 @@ pub(crate) async fn load_user_and_org(
     Ok((user, org))
 }
 
-#[derive(Debug, Serialize)]
+/// The signed-in user, their organization and what their role permits.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Me {
+    /// The signed-in user.
     pub user: User,
+    /// Their organization.
     pub organization: Organization,
+    /// What their role permits.
+    #[schema(example = json!(["members:read", "messages:read", "messages:send"]))]
     pub permissions: Vec<Permission>,
 }
 

@@ -28,11 +28,18 @@ impl Source {
     }
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A handset that asked not to be sent to.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OptOut {
+    /// The handset, E.164.
+    #[schema(example = "+2348067000111")]
     pub phone_number: String,
+    /// `inbound` (the handset texted STOP) or `api`.
+    #[schema(example = "inbound")]
     pub source: String,
+    /// When it opted out.
+    #[schema(example = "2026-11-27T10:00:00Z")]
     pub created_at: DateTime<Utc>,
 }
 

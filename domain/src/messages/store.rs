@@ -763,16 +763,42 @@ pub async fn list(
     Ok(page.wrap(messages_of(rows)?, total))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// One entry of a message's timeline.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TimelineEntry {
+    /// Its id.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d29")]
     pub id: Uuid,
+    /// A status change's event type (`sms_delivered`), or `provider_response`, `receipt_ignored`,
+    /// `note`, `email_opened`, `email_clicked`.
     #[serde(rename = "type")]
     #[sqlx(rename = "type")]
+    #[schema(example = "sms_delivered")]
     pub entry_type: String,
+    /// The status it moved the message to, for a status change.
+    #[schema(example = "DELIVERED")]
     pub status: Option<String>,
+    /// When it happened.
+    #[schema(example = "2026-11-27T10:00:02Z")]
     pub occurred_at: DateTime<Utc>,
+    /// The raw provider payload or other detail, where there is one.
+    #[schema(schema_with = detail_schema)]
     pub detail: Option<Value>,
+}
+
+/// `detail`'s schema, written out: the derive drops the example of an object-typed field.
+fn detail_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Object,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .description(Some(
+            "The raw provider payload or other detail, where there is one.",
+        ))
+        .examples([serde_json::json!({"status": "DELIVRD"})])
+        .build()
 }
 
 pub async fn timeline(

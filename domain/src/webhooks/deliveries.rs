@@ -148,21 +148,48 @@ pub async fn send_test(
     get_delivery(pool, organization_id, id).await
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// One event's delivery to one endpoint, with its attempts so far.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
+    /// Its id.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d25")]
     pub id: Uuid,
+    /// The endpoint.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d24")]
     pub endpoint_id: Uuid,
+    /// The event (its `webhook-id`).
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d26")]
     pub event_id: Uuid,
+    /// The event's type.
+    #[schema(example = "sms_delivered")]
     pub event_type: String,
+    /// PENDING, SUCCEEDED or FAILED.
+    #[schema(example = "SUCCEEDED")]
     pub status: String,
+    /// Attempts made.
+    #[schema(example = 1)]
     pub attempts: i32,
+    /// When the last attempt was made.
+    #[schema(example = "2026-11-27T10:00:01Z")]
     pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When the next attempt is due, while PENDING.
+    #[schema(example = json!(null))]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The endpoint's last HTTP status.
+    #[schema(example = 200)]
     pub response_status: Option<i32>,
+    /// The first 1 KiB of the endpoint's last answer.
+    #[schema(example = "ok")]
     pub response_body_excerpt: Option<String>,
+    /// How long the last attempt took.
+    #[schema(example = 42)]
     pub duration_ms: Option<i32>,
+    /// Why the last attempt failed, when no status explains it (a time-out, a refused connection).
+    #[schema(example = json!(null))]
     pub last_error: Option<String>,
+    /// When the delivery was created.
+    #[schema(example = "2026-11-27T10:00:00Z")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -49,16 +49,33 @@ pub const EVENT_TYPES: &[&str] = &[
 /// How long a rotated-out secret keeps signing beside the new one.
 pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+/// A customer webhook endpoint.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
+    /// Its id.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d24")]
     pub id: Uuid,
+    /// Where events are POSTed (https in production).
+    #[schema(example = "https://hooks.acme.example/herald")]
     pub url: String,
+    /// What it is for.
+    #[schema(example = "order service")]
     pub description: Option<String>,
+    /// The event types it receives; empty means all.
+    #[schema(example = json!(["sms_delivered", "sms_failed"]))]
     pub event_types: Vec<String>,
+    /// Whether events are delivered to it.
+    #[schema(example = true)]
     pub enabled: bool,
+    /// Why Herald disabled it (a 410 answer, or 5 days of failures).
+    #[schema(example = json!(null))]
     pub disabled_reason: Option<String>,
+    /// When it was created.
+    #[schema(example = "2026-11-27T10:00:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    #[schema(example = "2026-11-27T10:00:00Z")]
     pub updated_at: DateTime<Utc>,
     #[serde(skip)]
     pub organization_id: Uuid,
@@ -74,22 +91,32 @@ const COLUMNS: &str = "id, url, description, event_types, enabled, disabled_reas
     organization_id, secret, previous_secret, previous_secret_expires_at";
 
 /// The response to a create or a rotation: the endpoint and its (new) secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WithSecret {
     #[serde(flatten)]
     pub endpoint: Endpoint,
+    /// The signing secret: `whsec_` and base64 of 24 random bytes.
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
     pub secret: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// An endpoint to create (`url` required) or change (absent fields stay as they are).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointInput {
+    /// Where events are POSTed: https in production, never a private address. Required to create.
+    #[schema(value_type = String, required = false, example = "https://hooks.acme.example/herald")]
     pub url: Option<String>,
-    /// Absent: unchanged; null: cleared.
+    /// What it is for; null clears it.
     #[serde(default, deserialize_with = "crate::values::present")]
+    #[schema(value_type = Option<String>, required = false, example = "order service")]
     pub description: Option<Option<String>>,
+    /// The event types it receives; empty or absent means all.
+    #[schema(value_type = Vec<String>, required = false, example = json!(["sms_delivered", "sms_failed"]))]
     pub event_types: Option<Vec<String>>,
+    /// Whether events are delivered to it (default true).
+    #[schema(value_type = bool, required = false, example = true)]
     pub enabled: Option<bool>,
 }
 

@@ -14,12 +14,67 @@ use crate::{
         Auth, IdPath, JsonBody, Query,
         need::{MembersRead, MembersWrite},
     },
+    openapi::{Op, Routes},
     routes::members::PageQuery,
 };
 
-#[derive(Deserialize)]
+/// A sending domain to add.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewDomain {
+    /// The domain name.
+    #[schema(value_type = String, required = true, example = "acme.example")]
     name: Option<String>,
+}
+
+const TAG: &str = "email-settings";
+
+pub fn routes() -> Routes {
+    let id = "The domain's id";
+    Routes::new()
+        .post(
+            "/v1/domains",
+            create,
+            Op::new(
+                "createDomain",
+                TAG,
+                "Add a sending domain; its DKIM key is generated",
+            )
+            .session::<MembersWrite>()
+            .body::<NewDomain>("The domain")
+            .ok::<Domain>(201, "The domain, PENDING, with the records to publish")
+            .err(409, "CONFLICT: the organization already has this domain"),
+        )
+        .get(
+            "/v1/domains",
+            list,
+            Op::new("listDomains", TAG, "The organization's sending domains")
+                .session::<MembersRead>()
+                .list::<Domain>("A page of domains"),
+        )
+        .get(
+            "/v1/domains/{id}",
+            get,
+            Op::new("getDomain", TAG, "A sending domain with its records")
+                .session::<MembersRead>()
+                .id(id)
+                .ok::<Domain>(200, "The domain"),
+        )
+        .delete(
+            "/v1/domains/{id}",
+            delete,
+            Op::new("deleteDomain", TAG, "Remove a sending domain")
+                .session::<MembersWrite>()
+                .id(id)
+                .empty(204, "Removed"),
+        )
+        .post(
+            "/v1/domains/{id}/verify",
+            verify,
+            Op::new("verifyDomain", TAG, "Look the domain's records up in DNS")
+                .session::<MembersWrite>()
+                .id(id)
+                .ok::<Domain>(200, "The domain with each record's status"),
+        )
 }
 
 pub async fn create(

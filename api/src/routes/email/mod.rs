@@ -5,11 +5,10 @@
 mod domains;
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{delete, get, post},
 };
 use bytes::Bytes;
 use domain::{
@@ -18,10 +17,10 @@ use domain::{
     messages::{Channel, MessageError, Status, receipts::NewReceipt},
 };
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::json;
 
 use super::{
-    inbound::{required, store_receipt, verify_signed},
+    inbound::{Received, callback_op, required, signed_params, store_receipt, verify_signed},
     members::PageQuery,
     messages::ChannelApi,
 };
@@ -32,37 +31,95 @@ use crate::{
         need::{MessagesRead, MessagesSend, ReadEmail, SendEmail},
         parse_json,
     },
+    openapi::{EmailMessage, EmailSend, Op, Routes},
 };
 
 impl ChannelApi for Email {
     const PATH: &'static str = "emails";
-    const SEND_SCHEMA: &'static str = "EmailSend";
-    const MESSAGE_SCHEMA: &'static str = "EmailMessage";
+    const NAME: &'static str = "Email";
+    const PLURAL: &'static str = "Emails";
+    const TAG: &'static str = "email";
+    type SendDoc = EmailSend;
+    type MessageDoc = EmailMessage;
     const BODY_LIMIT: usize = 10 * 1024 * 1024;
     type SendScope = SendEmail;
     type ReadScope = ReadEmail;
 }
 
+fn stats_op(op: Op) -> Op {
+    op.query(
+        "from",
+        "The first UTC day, inclusive (YYYY-MM-DD); default 29 days before `to`",
+        json!({"type": "string", "format": "date"}),
+        json!("2026-11-01"),
+    )
+    .query(
+        "to",
+        "The last UTC day, inclusive (YYYY-MM-DD); default today; at most 366 days in all",
+        json!({"type": "string", "format": "date"}),
+        json!("2026-11-30"),
+    )
+    .ok::<email_stats::Stats>(200, "Totals with rates, and each day's counts")
+}
+
 /// Session routes of email-only resources.
-pub fn session_routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/emails/stats", get(stats::<Auth<MessagesRead>>))
-        .route("/v1/domains", get(domains::list).post(domains::create))
-        .route(
-            "/v1/domains/{id}",
-            get(domains::get).delete(domains::delete),
+pub fn session_routes() -> Routes {
+    Routes::new()
+        .get(
+            "/v1/emails/stats",
+            stats::<Auth<MessagesRead>>,
+            stats_op(
+                Op::new(
+                    "getEmailStatsAsMember",
+                    "dashboard-email",
+                    "Email statistics over UTC days",
+                )
+                .session::<MessagesRead>(),
+            ),
         )
-        .route("/v1/domains/{id}/verify", post(domains::verify))
-        .route("/v1/emails/suppressions", get(list_suppressions))
-        .route(
+        .merge(domains::routes())
+        .get(
+            "/v1/emails/suppressions",
+            list_suppressions,
+            Op::new(
+                "listSuppressions",
+                "email-settings",
+                "Addresses no email is sent to",
+            )
+            .session::<MessagesRead>()
+            .list::<suppressions::Suppression>("A page of suppressions"),
+        )
+        .delete(
             "/v1/emails/suppressions/{address}",
-            delete(remove_suppression),
+            remove_suppression,
+            Op::new(
+                "removeSuppression",
+                "email-settings",
+                "Send to an address again",
+            )
+            .session::<MessagesSend>()
+            .param(
+                "path",
+                "address",
+                true,
+                "The address",
+                json!({"type": "string"}),
+                json!("ada@example.com"),
+            )
+            .empty(204, "Removed")
+            .err(404, "NOT_FOUND: the address is not suppressed"),
         )
 }
 
 /// Public routes of email-only resources.
-pub fn public_routes() -> Router<AppState> {
-    Router::new().route("/v1/public/emails/stats", get(stats::<Key<ReadEmail>>))
+pub fn public_routes() -> Routes {
+    Routes::new().get(
+        "/v1/public/emails/stats",
+        stats::<Key<ReadEmail>>,
+        stats_op(
+            Op::new("getEmailStats", "email", "Email statistics over UTC days").key::<ReadEmail>(),
+        ),
+    )
 }
 
 #[derive(Deserialize)]
@@ -72,12 +129,6 @@ pub struct StatsQuery {
 }
 
 /// Email stats for a range of UTC days: totals with rates, and a daily series.
-#[utoipa::path(get, path = "/v1/public/emails/stats", tag = "emails",
-    params(("from" = Option<String>, Query, description = "YYYY-MM-DD, inclusive; default 29 days before `to`"),
-           ("to" = Option<String>, Query, description = "YYYY-MM-DD, inclusive; default today (UTC); at most 366 days in all")),
-    responses((status = 200, description = "`{from, to, totals: {queued, sent, delivered, bounced, complained, failed, opened, clicked, deliveryRate, bounceRate, openRate, clickRate}, daily: [{date, …counts}]}`"),
-              (status = 422, body = crate::openapi::ErrorBody), (status = 403, body = crate::openapi::ErrorBody)),
-    security(("apiKey" = [])))]
 pub async fn stats<C: Caller>(
     State(state): State<AppState>,
     caller: C,
@@ -91,11 +142,57 @@ pub async fn stats<C: Caller>(
 
 /// The signed provider event route (off until `EMAIL_PROVIDER_WEBHOOK_SECRET` is set) and the
 /// tracking routes.
-pub fn inbound_routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/webhooks/email/provider", post(provider_event))
-        .route("/t/o/{token}", get(opened))
-        .route("/t/c/{token}", get(clicked))
+pub fn inbound_routes() -> Routes {
+    let token = |op: Op| {
+        op.param(
+            "path",
+            "token",
+            true,
+            "The signed token Herald wrote into the email",
+            json!({"type": "string"}),
+            json!("AZrD8n0ecUGaUy8ei2xNIA.c2lnbmF0dXJl"),
+        )
+        .err(404, "NOT_FOUND: a forged, altered or unknown token")
+    };
+    Routes::new()
+        .post(
+            "/v1/webhooks/email/provider",
+            provider_event,
+            signed_params(
+                callback_op(
+                    "emailProviderEvent",
+                    "An event from the email provider, signed",
+                    "EMAIL_PROVIDER_WEBHOOK_SECRET",
+                ),
+                "EMAIL_PROVIDER_WEBHOOK_SECRET",
+            )
+            .raw_body::<ProviderEvent>("The event"),
+        )
+        .get(
+            "/t/o/{token}",
+            opened,
+            token(Op::new(
+                "trackOpen",
+                "inbound",
+                "An email was opened: a 1×1 GIF",
+            ))
+            .ok_content(
+                200,
+                "The pixel",
+                "image/gif",
+                json!({"type": "string", "format": "binary"}),
+            ),
+        )
+        .get(
+            "/t/c/{token}",
+            clicked,
+            token(Op::new(
+                "trackClick",
+                "inbound",
+                "A link was clicked: a redirect to it",
+            ))
+            .redirect(302, "To the link"),
+        )
 }
 
 /// A transparent 1×1 GIF.
@@ -158,12 +255,21 @@ async fn remove_suppression(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// An event from the email provider.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ProviderEvent {
+    /// The message's `providerMessageId` (for SMTP, the `Message-ID` Herald wrote, without brackets).
+    #[schema(value_type = String, required = true, example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d20@acme.example")]
     message_id: Option<String>,
+    /// delivered, bounced, complained or delayed; any other is kept as a note.
+    #[schema(value_type = String, required = true, example = "bounced")]
     event: Option<String>,
+    /// The recipient it concerns.
+    #[schema(value_type = String, required = false, example = "ada@example.com")]
     recipient: Option<String>,
+    /// Why, for a bounce.
+    #[schema(value_type = String, required = false, example = "550 5.1.1 user unknown")]
     reason: Option<String>,
 }
 
@@ -174,7 +280,7 @@ async fn provider_event(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Received>> {
     verify_signed(&state.config.email.provider_webhook_secret, &headers, &body)?;
     let parsed = parse_json::<ProviderEvent>(&body)?;
     let e = parsed.value;

@@ -25,16 +25,117 @@ use serde_json::{Value, json};
 use crate::{
     ApiError, ApiResult, AppState,
     extract::{Query, parse_json},
+    openapi::Routes,
     routes::inbound::{
-        TokenQuery, check_token, failure, header, received, required, store_receipt, verify_signed,
+        Received, TokenQuery, callback_op, check_token, failure, header, received, required,
+        signed_params, store_receipt, token_param, verify_signed,
     },
 };
 
-#[derive(Deserialize)]
+/// The SMS provider and carrier callbacks.
+pub fn routes() -> Routes {
+    let twilio_op = callback_op(
+        "twilioStatusCallback",
+        "Twilio's status callback, signed with `X-Twilio-Signature`",
+        "SMS_PROVIDER=twilio",
+    )
+    .param(
+        "header",
+        "X-Twilio-Signature",
+        true,
+        "Twilio's signature of the callback URL and its form parameters",
+        json!({"type": "string"}),
+        json!("0/KCTR6DLpKmkAf8muzZqo1nDgQ="),
+    )
+    .err(400, "INVALID_JSON: the body is not a form")
+    .err(422, "VALIDATION_ERROR: MessageSid or MessageStatus is missing")
+    .form_body(
+        json!({
+            "type": "object",
+            "description": "Twilio's form parameters; the others it sends are kept with these",
+            "required": ["MessageSid", "MessageStatus"],
+            "properties": {
+                "MessageSid": {"type": "string", "description": "Twilio's message SID", "example": "SM9f1c2d3e4b5a69788796a5b4c3d2e1f0"},
+                "MessageStatus": {"type": "string", "description": "queued, sent, delivered, undelivered, failed, …", "example": "delivered"},
+                "ErrorCode": {"type": "string", "description": "Twilio's error code, for a failure", "example": "30003"},
+            },
+        }),
+        "Twilio's form parameters",
+    );
+    Routes::new()
+        .post(
+            "/v1/webhooks/sms/dlr",
+            dlr,
+            token_param(
+                callback_op(
+                    "smsDeliveryReport",
+                    "A carrier delivery report",
+                    "SMS_DLR_TOKEN",
+                ),
+                "SMS_DLR_TOKEN",
+            )
+            .raw_body::<Dlr>("The report"),
+        )
+        .post(
+            "/v1/webhooks/sms/provider",
+            provider,
+            signed_params(
+                callback_op(
+                    "smsProviderStatus",
+                    "A status from the SMS provider, signed",
+                    "SMS_PROVIDER_WEBHOOK_SECRET",
+                ),
+                "SMS_PROVIDER_WEBHOOK_SECRET",
+            )
+            .raw_body::<ProviderStatus>("The status"),
+        )
+        .post(
+            "/v1/webhooks/sms/inbound-opt-out",
+            inbound_opt_out,
+            token_param(
+                callback_op(
+                    "smsInboundText",
+                    "A handset's text: STOP and START change its opt-out",
+                    "SMS_INBOUND_TOKEN",
+                ),
+                "SMS_INBOUND_TOKEN",
+            )
+            .raw_body::<InboundText>("The text"),
+        )
+        .post("/v1/webhooks/sms/twilio", twilio, twilio_op)
+        .post(
+            "/v1/webhooks/sms/termii",
+            termii,
+            callback_op(
+                "termiiDeliveryReport",
+                "Termii's delivery report, signed with `X-Termii-Signature`",
+                "SMS_PROVIDER=termii",
+            )
+            .param(
+                "header",
+                "X-Termii-Signature",
+                true,
+                "The hex HMAC-SHA512 of the raw body keyed with the Termii secret",
+                json!({"type": "string"}),
+                json!("9c1f0e4d…"),
+            )
+            .raw_body::<TermiiReport>("The report"),
+        )
+}
+
+/// A carrier delivery report.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Dlr {
+    /// The provider's message id.
+    #[schema(value_type = String, required = true, example = "SM9f1c2d3e4b5a69788796a5b4c3d2e1f0")]
     message_id: Option<String>,
+    /// DELIVRD, UNDELIV, EXPIRED, REJECTD, DELETED, UNDELIVERABLE, ACCEPTD, ENROUTE, UNKNOWN,
+    /// DELIVERED or FAILED; any other is kept as a note.
+    #[schema(value_type = String, required = true, example = "DELIVRD")]
     status: Option<String>,
+    /// The carrier's error code, for a failure.
+    #[schema(value_type = String, required = false, example = "001")]
     error_code: Option<String>,
 }
 
@@ -43,7 +144,7 @@ pub async fn dlr(
     State(state): State<AppState>,
     Query(q): Query<TokenQuery>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Received>> {
     check_token(&state.config.sms.dlr_token, &q.token)?;
     let parsed = parse_json::<Dlr>(&body)?;
     let dlr = parsed.value;
@@ -62,12 +163,21 @@ pub async fn dlr(
     store_receipt(&state, receipt).await
 }
 
-#[derive(Deserialize)]
+/// A status from the SMS provider, signed.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderStatus {
+    /// The provider's message id.
+    #[schema(value_type = String, required = true, example = "SM9f1c2d3e4b5a69788796a5b4c3d2e1f0")]
     message_id: Option<String>,
+    /// SENT, DELIVERED or FAILED; any other is kept as a note.
+    #[schema(value_type = String, required = true, example = "DELIVERED")]
     status: Option<String>,
+    /// The provider's error code, for a failure.
+    #[schema(value_type = String, required = false, example = "30003")]
     error_code: Option<String>,
+    /// The provider's error message, for a failure.
+    #[schema(value_type = String, required = false, example = "Unreachable destination handset")]
     error_message: Option<String>,
 }
 
@@ -76,7 +186,7 @@ pub async fn provider(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Received>> {
     verify_signed(&state.config.sms.provider_webhook_secret, &headers, &body)?;
     let parsed = parse_json::<ProviderStatus>(&body)?;
     let p = parsed.value;
@@ -95,10 +205,17 @@ pub async fn provider(
     store_receipt(&state, receipt).await
 }
 
-#[derive(Deserialize)]
+/// A text a handset sent to a sender ID.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct InboundText {
+    /// The handset, E.164.
+    #[schema(value_type = String, required = true, example = "+2348067000111")]
     from: Option<String>,
+    /// The sender ID or number it was sent to.
+    #[schema(value_type = String, required = true, example = "Acme")]
     to: Option<String>,
+    /// The text: STOP, STOPALL, UNSUBSCRIBE, CANCEL, END or QUIT opt out; START or UNSTOP opt back in.
+    #[schema(value_type = String, required = false, example = "STOP")]
     text: Option<String>,
 }
 
@@ -107,7 +224,7 @@ pub async fn inbound_opt_out(
     State(state): State<AppState>,
     Query(q): Query<TokenQuery>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Received>> {
     check_token(&state.config.sms.inbound_token, &q.token)?;
     let parsed = parse_json::<InboundText>(&body)?;
     let i = parsed.value;
@@ -135,7 +252,7 @@ pub async fn twilio(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Received>> {
     let SmsProviderConfig::Twilio { auth_token, .. } = &state.config.sms.provider else {
         return Err(ApiError::RouteNotFound);
     };
@@ -179,9 +296,14 @@ pub async fn twilio(
     store_receipt(&state, receipt).await
 }
 
-#[derive(Deserialize)]
+/// Termii's delivery report.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TermiiReport {
+    /// Termii's message id (a string or a number).
+    #[schema(value_type = String, required = true, example = "3017544054459493950581")]
     message_id: Option<Value>,
+    /// Termii's status: `Delivered`, `Message Failed`, …
+    #[schema(value_type = String, required = true, example = "Delivered")]
     status: Option<String>,
 }
 
@@ -190,7 +312,7 @@ pub async fn termii(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Received>> {
     let SmsProviderConfig::Termii { webhook_secret, .. } = &state.config.sms.provider else {
         return Err(ApiError::RouteNotFound);
     };

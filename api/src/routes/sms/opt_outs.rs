@@ -38,10 +38,13 @@ pub async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+/// A handset to stop sending to.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddBody {
+    /// E.164, with the leading +.
     #[serde(default)]
+    #[schema(required = true, example = "+2348067000111")]
     phone_number: String,
 }
 

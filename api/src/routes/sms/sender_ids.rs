@@ -45,9 +45,14 @@ pub async fn list_requests(
     ))
 }
 
-#[derive(Deserialize)]
+/// A platform admin's decision on a sender-ID request.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReviewBody {
+    /// APPROVE or REJECT.
+    #[schema(value_type = String, required = true, example = "APPROVE", pattern = "^(APPROVE|REJECT)$")]
     decision: Option<String>,
+    /// A note for the organization.
+    #[schema(value_type = String, required = false, example = "approved for OTP traffic")]
     note: Option<String>,
 }
 
@@ -68,11 +73,6 @@ pub async fn review(
 }
 
 /// Approved sender IDs: `/v1/sms/sender-ids` (session) and `/v1/public/sms/sender-ids` (read:sms).
-#[utoipa::path(get, path = "/v1/public/sms/sender-ids", tag = "sms",
-    params(("page" = Option<u32>, Query), ("pageSize" = Option<u32>, Query)),
-    responses((status = 200, description = "`{data: [{senderId, approvedAt}], page, pageSize, total}`"),
-              (status = 403, body = crate::openapi::ErrorBody)),
-    security(("apiKey" = [])))]
 pub async fn approved<C: Caller>(
     State(state): State<AppState>,
     caller: C,

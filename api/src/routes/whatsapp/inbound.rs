@@ -26,13 +26,84 @@ use domain::{
     whatsapp::{lines, receipts as wa_receipts},
 };
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::{
     ApiError, ApiResult, AppState,
     extract::Query,
-    routes::inbound::{failure, header, received},
+    openapi::{Op, Routes},
+    routes::inbound::{Received, callback_op, failure, header, received},
 };
+
+/// Meta's verification handshake and callbacks.
+pub fn routes() -> Routes {
+    let setting =
+        "WHATSAPP_PROVIDER=cloud with WHATSAPP_CLOUD_API_ENABLED=true and its token or secret";
+    let hub = |op: Op, name: &str, description: &str, example: Value| {
+        op.param(
+            "query",
+            name,
+            false,
+            description,
+            json!({"type": "string"}),
+            example,
+        )
+    };
+    let verify_op = Op::new(
+        "whatsappVerify",
+        "inbound",
+        "Meta's subscription handshake: the challenge is echoed",
+    )
+    .no_database();
+    let verify_op = hub(verify_op, "hub.mode", "`subscribe`", json!("subscribe"));
+    let verify_op = hub(
+        verify_op,
+        "hub.verify_token",
+        "Equal to WHATSAPP_VERIFY_TOKEN",
+        json!("verify-token-from-the-operator"),
+    );
+    let verify_op = hub(
+        verify_op,
+        "hub.challenge",
+        "Echoed back",
+        json!("1158201444"),
+    );
+    Routes::new()
+        .get(
+            "/v1/webhooks/whatsapp",
+            verify,
+            verify_op
+                .ok_content(200, "The challenge", "text/plain", json!({"type": "string"}))
+                .err(403, "FORBIDDEN: bad hub.mode or hub.verify_token")
+                .err(404, &format!("NOT_FOUND: off until {setting} is set")),
+        )
+        .post(
+            "/v1/webhooks/whatsapp",
+            callback,
+            callback_op(
+                "whatsappCallback",
+                "Meta's statuses and users' messages, signed with `X-Hub-Signature-256`",
+                setting,
+            )
+            .param(
+                "header",
+                "X-Hub-Signature-256",
+                true,
+                "`sha256=` and the hex HMAC-SHA256 of the raw body keyed with WHATSAPP_APP_SECRET",
+                json!({"type": "string"}),
+                json!("sha256=5d41402abc4b2a76b9719d911017c592ae7a3f1c5d41402abc4b2a76b9719d91"),
+            )
+            .raw_body_schema(
+                json!({
+                    "type": "object",
+                    "description": "Meta's payload, in its own form: `entry[].changes[].value` holds \
+                        `statuses[]` (by wamid) and users' `messages[]`",
+                    "example": {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"}, "statuses": [{"id": "wamid.HBgNMjM0ODA2NzAwMDExMRUCABEYEjA=", "status": "delivered", "timestamp": "1795773600", "recipient_id": "2348067000111"}]}}]}]},
+                }),
+                "Meta's payload",
+            ),
+        )
+}
 
 #[derive(Deserialize)]
 pub struct Handshake {
@@ -83,7 +154,7 @@ pub async fn callback(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Received>> {
     let config = &state.config;
     let w = &config.whatsapp;
     let Some(secret) = w.app_secret.as_ref().filter(|_| w.enabled()) else {

@@ -24,26 +24,44 @@ use crate::{Config, Error, Page, Paged, Result};
 pub const SELECTOR: &str = "herald";
 const DNS_TIMEOUT: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Serialize)]
+/// A DNS record to publish for a sending domain.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Record {
+    /// TXT, CNAME or MX.
     #[serde(rename = "type")]
+    #[schema(example = "TXT")]
     pub record_type: &'static str,
     /// Fully qualified.
+    #[schema(example = "herald._domainkey.acme.example")]
     pub name: String,
     /// Exactly what to publish, unquoted.
+    #[schema(example = "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA")]
     pub value: String,
     /// PENDING until verified, then VERIFIED or FAILED.
+    #[schema(example = "VERIFIED")]
     pub status: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A sending domain and the records that verify it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Domain {
+    /// Its id.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d27")]
     pub id: Uuid,
+    /// The domain name.
+    #[schema(example = "acme.example")]
     pub name: String,
+    /// PENDING, VERIFIED or FAILED.
+    #[schema(example = "VERIFIED")]
     pub status: String,
+    /// DKIM, SPF and the return path.
     pub records: Vec<Record>,
+    /// When it was added.
+    #[schema(example = "2026-11-27T10:00:00Z")]
     pub created_at: DateTime<Utc>,
+    /// When it was verified.
+    #[schema(example = "2026-11-27T10:05:00Z")]
     pub verified_at: Option<DateTime<Utc>>,
 }
 

@@ -60,42 +60,78 @@ pub async fn roll_up(conn: &mut PgConnection) -> Result<u64> {
     Ok(rows)
 }
 
-#[derive(Debug, Default, Clone, Serialize, sqlx::FromRow)]
+/// Messages counted once each, by what happened to them.
+#[derive(Debug, Default, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
+    /// Accepted.
+    #[schema(example = 1200)]
     pub queued: i64,
+    /// Handed to the provider.
+    #[schema(example = 1180)]
     pub sent: i64,
+    /// Delivered.
+    #[schema(example = 1150)]
     pub delivered: i64,
+    /// Bounced.
+    #[schema(example = 20)]
     pub bounced: i64,
+    /// Marked as spam after delivery.
+    #[schema(example = 2)]
     pub complained: i64,
+    /// Failed before or at the provider.
+    #[schema(example = 10)]
     pub failed: i64,
+    /// Opened at least once.
+    #[schema(example = 600)]
     pub opened: i64,
+    /// Clicked at least once.
+    #[schema(example = 150)]
     pub clicked: i64,
 }
 
-#[derive(Debug, Serialize)]
+/// The range's counts and rates.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Totals {
     #[serde(flatten)]
     pub counts: Counts,
+    /// Delivered over sent, 0..1.
+    #[schema(example = 0.9746)]
     pub delivery_rate: f64,
+    /// Bounced over sent, 0..1.
+    #[schema(example = 0.0169)]
     pub bounce_rate: f64,
+    /// Opened over delivered, 0..1.
+    #[schema(example = 0.5217)]
     pub open_rate: f64,
+    /// Clicked over delivered, 0..1.
+    #[schema(example = 0.1304)]
     pub click_rate: f64,
 }
 
-#[derive(Debug, Serialize)]
+/// One UTC day's counts.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Day {
+    /// The day, UTC.
+    #[schema(example = "2026-11-27")]
     pub date: NaiveDate,
     #[serde(flatten)]
     pub counts: Counts,
 }
 
-#[derive(Debug, Serialize)]
+/// Email statistics over a range of UTC days.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Stats {
+    /// The first day, inclusive.
+    #[schema(example = "2026-11-01")]
     pub from: NaiveDate,
+    /// The last day, inclusive.
+    #[schema(example = "2026-11-30")]
     pub to: NaiveDate,
+    /// The whole range.
     pub totals: Totals,
+    /// Each day of the range, oldest first.
     pub daily: Vec<Day>,
 }
 

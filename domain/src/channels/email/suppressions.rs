@@ -13,12 +13,21 @@ use crate::{
     messages::{Message, Status},
 };
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// An address no email is sent to, after a hard bounce or a complaint.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Suppression {
+    /// The address, lower case.
+    #[schema(example = "ada@example.com")]
     pub address: String,
+    /// BOUNCED or COMPLAINED.
+    #[schema(example = "BOUNCED")]
     pub reason: String,
+    /// The message whose receipt suppressed it.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d20")]
     pub message_id: Option<Uuid>,
+    /// When it was suppressed.
+    #[schema(example = "2026-11-27T10:00:00Z")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -8,36 +8,68 @@ use uuid::Uuid;
 
 use crate::{Error, Errors, Page, Paged, Result, SenderId, identity::User};
 
-#[derive(Debug, Deserialize)]
+/// A request for a sender ID.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewSenderIdRequest {
+    /// 3–11 letters, digits or spaces with at least one letter, or 3–15 digits; its case is kept.
+    #[schema(value_type = String, required = true, example = "Acme", min_length = 3, max_length = 15)]
     pub sender_id: Option<String>,
+    /// What the organization sends with it.
+    #[schema(value_type = String, required = true, example = "login codes", min_length = 1)]
     pub use_case: Option<String>,
+    /// A message it would send.
+    #[schema(value_type = String, required = false, example = "Your code is 123456")]
     pub sample_message: Option<String>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A sender-ID request and its review.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SenderIdRequest {
+    /// Its id.
+    #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d28")]
     pub id: Uuid,
+    /// The sender ID asked for.
+    #[schema(example = "Acme")]
     pub sender_id: String,
+    /// What the organization sends with it.
+    #[schema(example = "login codes")]
     pub use_case: String,
+    /// A message it would send.
+    #[schema(example = "Your code is 123456")]
     pub sample_message: Option<String>,
+    /// PENDING, APPROVED or REJECTED.
+    #[schema(example = "APPROVED")]
     pub status: String,
+    /// The reviewer's note.
+    #[schema(example = "approved for OTP traffic")]
     pub review_note: Option<String>,
+    /// When it was reviewed.
+    #[schema(example = "2026-11-27T11:00:00Z")]
     pub reviewed_at: Option<DateTime<Utc>>,
+    /// When it was asked for.
+    #[schema(example = "2026-11-27T10:00:00Z")]
     pub created_at: DateTime<Utc>,
-    /// Shown to platform admins, who see every organization's requests.
+    /// The organization that asked; shown to platform admins, who see every organization's requests.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Uuid, required = false, example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d21")]
     pub organization_id: Option<Uuid>,
+    /// Its name; shown to platform admins.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false, example = "Acme")]
     pub organization_name: Option<String>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A sender ID the organization may send from.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApprovedSenderId {
+    /// The sender ID.
+    #[schema(example = "Acme")]
     pub sender_id: String,
+    /// When it was approved.
+    #[schema(example = "2026-11-27T11:00:00Z")]
     pub approved_at: DateTime<Utc>,
 }
 

@@ -13,22 +13,32 @@ use crate::{
 };
 
 /// `GET /v1/account/whatsapp-cloud-line`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudLine {
+    /// The organization's own phone number id, or null when it sends from the platform line.
+    #[schema(example = "106540352242922")]
     pub whatsapp_phone_number_id: Option<String>,
     /// True when the organization has no phone number id of its own.
+    #[schema(example = false)]
     pub uses_platform_default: bool,
+    /// Whether the platform line can send (its phone number id and token are set).
+    #[schema(example = true)]
     pub platform_line_configured: bool,
 }
 
 /// `PATCH /v1/account/whatsapp-cloud-line`: absent fields stay, null clears.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LineUpdate {
+    /// Meta's phone number id (digits); null clears it.
     #[serde(default, deserialize_with = "crate::values::present")]
+    #[schema(value_type = Option<String>, required = false, example = "106540352242922")]
     pub whatsapp_phone_number_id: Option<Option<String>>,
+    /// The line's access token, stored encrypted and never returned; null clears it (the
+    /// platform's token is used then).
     #[serde(default, deserialize_with = "crate::values::present")]
+    #[schema(value_type = Option<String>, required = false, example = "EAAG…")]
     pub whatsapp_access_token: Option<Option<String>>,
 }
 
