@@ -123,7 +123,8 @@ fn departures(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Ve
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     };
-    if !types.contains(&kind) && !(kind == "integer" && types.contains(&"number")) {
+    let fits = types.contains(&kind) || (kind == "integer" && types.contains(&"number"));
+    if !fits {
         out.push(format!("{at}: a {kind} where the schema says {types:?}"));
         return;
     }
