@@ -699,6 +699,53 @@ impl Drop for Support {
 }
 
 #[tokio::test]
+async fn a_dns_server_that_never_answers_fails_the_records_instead_of_the_request() {
+    // Takes every query, over UDP and TCP, and answers none.
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = udp.local_addr().unwrap().port();
+    let tcp = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((conn, _)) = tcp.accept().await {
+            open.push(conn);
+        }
+    });
+    let app = spawn_app_with(Roles::API, move |s| {
+        s.insert("DNS_RESOLVER".into(), format!("127.0.0.1:{port}"));
+    })
+    .await;
+    let tenant = app.signup("Silent").await;
+    let res = app
+        .post(
+            "/v1/domains",
+            Some(&tenant.token),
+            json!({"name": "silent.test"}),
+        )
+        .await;
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post(
+            &format!("/v1/domains/{id}/verify"),
+            Some(&tenant.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let d: Value = res.json().await.unwrap();
+    assert_eq!(d["status"], "FAILED");
+    for r in d["records"].as_array().unwrap() {
+        assert_eq!(r["status"], "FAILED", "{r}");
+    }
+    held.abort();
+    drop(udp);
+}
+
+#[tokio::test]
 async fn a_domain_is_verified_against_the_records_published_in_dns() {
     let dns = Support::start("dns_server.py");
     let resolver = format!("127.0.0.1:{}", dns.port);

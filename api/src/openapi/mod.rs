@@ -295,6 +295,7 @@ fn webhooks(schemas: &mut Map<String, Value>) -> Map<String, Value> {
                     `{webhook-id}.{webhook-timestamp}.{raw body}` before trusting the body, and \
                     deduplicate on `webhook-id` (the same on every retry).",
                 "tags": [schemas::event_tag(&event_type)],
+                "security": [],
                 "parameters": [
                     {"name": "webhook-id", "in": "header", "required": true,
                      "description": "The event id, the same on every attempt",

@@ -57,7 +57,17 @@ impl Doc {
             "{} {path} is documented twice",
             method.as_str()
         );
-        self.schemas.extend(schemas);
+        for (name, schema) in schemas {
+            self.add_schema(name, schema);
+        }
+    }
+
+    /// Two types of one name would overwrite each other's schema: refuse them.
+    pub fn add_schema(&mut self, name: String, schema: Value) {
+        if let Some(before) = self.schemas.get(&name) {
+            assert!(*before == schema, "two different schemas are named {name}");
+        }
+        self.schemas.insert(name, schema);
     }
 
     fn merge(&mut self, other: Doc) {
@@ -75,7 +85,9 @@ impl Doc {
                 );
             }
         }
-        self.schemas.extend(other.schemas);
+        for (name, schema) in other.schemas {
+            self.add_schema(name, schema);
+        }
     }
 }
 

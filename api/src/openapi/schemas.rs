@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 /// Why a message failed.
 #[derive(Serialize, ToSchema)]
-pub struct MessageErrorDoc {
+pub struct MessageError {
     /// The provider's or Herald's code: `META_131026`, `PROVIDER_REJECTED`, `UNDELIV`.
     #[schema(example = "UNDELIV")]
     code: String,
@@ -66,7 +66,7 @@ pub struct SmsMessage {
     #[schema(example = "SM9f1c2d3e4b5a69788796a5b4c3d2e1f0")]
     provider_message_id: Option<String>,
     /// Why it failed, when it did.
-    error: Option<MessageErrorDoc>,
+    error: Option<MessageError>,
     /// When it was accepted.
     #[schema(example = "2026-11-27T10:00:00Z")]
     created_at: chrono::DateTime<chrono::Utc>,
@@ -128,8 +128,8 @@ pub struct EmailSend {
     #[schema(required = false, nullable = false, value_type = BTreeMap<String, String>, example = json!({"category": "receipt"}))]
     tags: Option<BTreeMap<String, String>>,
     /// At most 20, 7 MiB decoded together.
-    #[schema(required = false, nullable = false, value_type = Vec<AttachmentDoc>)]
-    attachments: Option<Vec<AttachmentDoc>>,
+    #[schema(required = false, nullable = false, value_type = Vec<Attachment>)]
+    attachments: Option<Vec<Attachment>>,
     /// Yours to find the message by: 1 to 255 characters.
     #[schema(required = false, nullable = false, value_type = String, example = "order-1043", min_length = 1, max_length = 255)]
     external_id: Option<String>,
@@ -137,8 +137,8 @@ pub struct EmailSend {
     #[schema(required = false, nullable = false, value_type = String, format = DateTime, example = "2026-12-01T09:00:00Z")]
     scheduled_at: Option<String>,
     /// Open and click tracking.
-    #[schema(required = false, nullable = false, value_type = TrackingDoc)]
-    tracking: Option<TrackingDoc>,
+    #[schema(required = false, nullable = false, value_type = Tracking)]
+    tracking: Option<Tracking>,
 }
 
 /// `to`, `cc`, `bcc` and `replyTo`: one address, or a list of them. A schema only: the send body
@@ -164,7 +164,7 @@ impl ToSchema for Recipients {}
 /// A file attached to an email.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct AttachmentDoc {
+pub struct Attachment {
     /// Its name as the recipient sees it.
     #[schema(example = "receipt.pdf")]
     filename: String,
@@ -193,7 +193,7 @@ pub struct AttachmentInfo {
 
 /// Whether opens and clicks are tracked.
 #[derive(Serialize, ToSchema)]
-pub struct TrackingDoc {
+pub struct Tracking {
     /// Track opens with a pixel.
     #[schema(example = true)]
     opens: bool,
@@ -225,7 +225,7 @@ pub struct EmailMessage {
     #[schema(example = "019ac3f2-7d1e-7c41-9a53-2f1e8b6c4d20@acme.example")]
     provider_message_id: Option<String>,
     /// Why it failed, when it did.
-    error: Option<MessageErrorDoc>,
+    error: Option<MessageError>,
     /// When it was accepted.
     #[schema(example = "2026-11-27T10:00:00Z")]
     created_at: chrono::DateTime<chrono::Utc>,
@@ -265,7 +265,7 @@ pub struct EmailMessage {
     /// Its attachments, without their content.
     attachments: Vec<AttachmentInfo>,
     /// Whether opens and clicks are tracked.
-    tracking: TrackingDoc,
+    tracking: Tracking,
     /// Open hits so far.
     #[schema(example = 2)]
     opens: u32,
@@ -292,11 +292,11 @@ pub struct WhatsappSend {
     #[schema(example = "text", pattern = "^(text|template)$")]
     kind: String,
     /// Required when `type` is text.
-    #[schema(required = false, nullable = false, value_type = WhatsappTextDoc)]
-    text: Option<WhatsappTextDoc>,
+    #[schema(required = false, nullable = false, value_type = WhatsappText)]
+    text: Option<WhatsappText>,
     /// Required when `type` is template.
-    #[schema(required = false, nullable = false, value_type = WhatsappTemplateDoc)]
-    template: Option<WhatsappTemplateDoc>,
+    #[schema(required = false, nullable = false, value_type = WhatsappTemplate)]
+    template: Option<WhatsappTemplate>,
     /// Yours to find the message by: 1 to 255 characters.
     #[schema(required = false, nullable = false, value_type = String, example = "order-1043", min_length = 1, max_length = 255)]
     external_id: Option<String>,
@@ -308,7 +308,7 @@ pub struct WhatsappSend {
 /// A text message.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct WhatsappTextDoc {
+pub struct WhatsappText {
     /// 1 to 4,096 characters.
     #[schema(example = "Your order has shipped", min_length = 1, max_length = 4096)]
     body: String,
@@ -319,7 +319,7 @@ pub struct WhatsappTextDoc {
 
 /// A template message.
 #[derive(Serialize, ToSchema)]
-pub struct WhatsappTemplateDoc {
+pub struct WhatsappTemplate {
     /// An approved template's name: lower-case letters, digits and underscores.
     #[schema(example = "order_update")]
     name: String,
@@ -354,7 +354,7 @@ pub struct WhatsappMessage {
     #[schema(example = "wamid.HBgNMjM0ODA2NzAwMDExMRUCABEYEjA=")]
     provider_message_id: Option<String>,
     /// Why it failed; Meta's errors keep their code: `META_131026`.
-    error: Option<MessageErrorDoc>,
+    error: Option<MessageError>,
     /// When it was accepted.
     #[schema(example = "2026-11-27T10:00:00Z")]
     created_at: chrono::DateTime<chrono::Utc>,
@@ -369,9 +369,9 @@ pub struct WhatsappMessage {
     #[schema(example = "text")]
     kind: String,
     /// The text, for a text message.
-    text: Option<WhatsappTextDoc>,
+    text: Option<WhatsappText>,
     /// The template, for a template message.
-    template: Option<WhatsappTemplateDoc>,
+    template: Option<WhatsappTemplate>,
 }
 
 /// The body of `sms_opt_out` events' `data`.

@@ -4,6 +4,7 @@ use domain::{
     identity::{self, ApiKey, CreatedApiKey, NewApiKey},
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::members::PageQuery;
@@ -72,15 +73,28 @@ pub fn public_routes() -> Routes {
 
 /// A new API key.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = NewApiKey)]
 pub struct CreateBody {
     /// What it is for.
     #[serde(default)]
     #[schema(required = true, example = "backend", min_length = 1)]
     name: String,
-    /// At least one of send:email, read:email, send:sms, read:sms, send:whatsapp, read:whatsapp.
     #[serde(default)]
-    #[schema(required = true, example = json!(["send:sms", "read:sms"]))]
+    #[schema(required = true, schema_with = scopes_schema)]
     scopes: Vec<String>,
+}
+
+/// The scopes a key may hold, from the one list the server parses them with.
+fn scopes_schema() -> utoipa::openapi::schema::Schema {
+    let names: Vec<&str> = domain::Scope::ALL.iter().map(|s| s.as_str()).collect();
+    serde_json::from_value(json!({
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "string", "enum": names},
+        "description": "What the key may do: at least one scope",
+        "example": ["send:sms", "read:sms"],
+    }))
+    .expect("a schema")
 }
 
 pub async fn create(

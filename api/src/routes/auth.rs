@@ -78,6 +78,7 @@ pub fn routes() -> Routes {
 
 /// A new organization and its first user, its OWNER.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = SignupRequest)]
 #[serde(rename_all = "camelCase")]
 pub struct SignupBody {
     /// The organization's name.
@@ -125,6 +126,7 @@ pub async fn signup(
 
 /// Credentials.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = LoginRequest)]
 pub struct LoginBody {
     /// The user's email address.
     #[serde(default)]
@@ -161,6 +163,7 @@ pub async fn logout(State(state): State<AppState>, auth: Auth<Signed>) -> ApiRes
 
 /// A password change.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = PasswordChange)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordBody {
     /// The password now.

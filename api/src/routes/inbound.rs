@@ -26,6 +26,7 @@ pub struct TokenQuery {
 
 /// The answer of every callback once its payload is recorded.
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CallbackReceived)]
 pub struct Received {
     /// Always true.
     #[schema(example = true)]

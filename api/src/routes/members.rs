@@ -87,6 +87,7 @@ pub async fn list(
 
 /// A new member.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = NewMember)]
 pub struct AddBody {
     /// Their email address, to log in with.
     #[serde(default)]
@@ -132,6 +133,7 @@ pub async fn add(
 
 /// A role change.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = RoleChange)]
 pub struct RoleBody {
     /// OWNER, ADMIN, MEMBER or VIEWER.
     #[serde(default)]

@@ -264,6 +264,7 @@ where
         "Send one message: validated, stored and queued; a worker calls the provider later",
     )
     .idempotent()
+    .rate_limited()
     .body::<K::SendDoc>("The message")
     .ok::<K::MessageDoc>(202, "The message, QUEUED")
     .err(422, refusals);
@@ -273,9 +274,11 @@ where
     )
     .describe(
         "If any item fails any check, nothing is stored and the answer is 422 with one `details` \
-         entry per failing item (`field` like `messages[3].to`, with its own `code`).",
+         entry per failing item (`field` like `messages[3].to`, with its own `code`). Each message \
+         counts against the caller's rate limit.",
     )
-    .idempotent();
+    .idempotent()
+    .rate_limited();
     let item = batch_doc.schema::<K::SendDoc>();
     let batch_body = format!("{name}BatchRequest");
     let batch_doc = batch_doc

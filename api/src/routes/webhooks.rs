@@ -128,6 +128,7 @@ pub fn routes() -> Routes {
 
 /// An endpoint's signing secret.
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EndpointSecret)]
 pub struct Secret {
     /// `whsec_` and base64 of 24 random bytes.
     #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
@@ -273,6 +274,7 @@ pub async fn retry(
 
 /// Since when to re-deliver.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = RecoverRequest)]
 pub struct RecoverBody {
     /// RFC 3339, within the last days the deliveries are kept.
     #[schema(value_type = String, required = true, format = DateTime, example = "2026-11-27T00:00:00Z")]

@@ -150,6 +150,7 @@ pub async fn send_test(
 
 /// One event's delivery to one endpoint, with its attempts so far.
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = WebhookDelivery)]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
     /// Its id.

@@ -51,6 +51,7 @@ pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 
 /// A customer webhook endpoint.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = WebhookEndpoint)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     /// Its id.
@@ -92,6 +93,7 @@ const COLUMNS: &str = "id, url, description, event_types, enabled, disabled_reas
 
 /// The response to a create or a rotation: the endpoint and its (new) secret.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookEndpointWithSecret)]
 #[serde(rename_all = "camelCase")]
 pub struct WithSecret {
     #[serde(flatten)]
@@ -103,6 +105,7 @@ pub struct WithSecret {
 
 /// An endpoint to create (`url` required) or change (absent fields stay as they are).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = WebhookEndpointInput)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointInput {
     /// Where events are POSTed: https in production, never a private address. Required to create.

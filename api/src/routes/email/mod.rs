@@ -257,6 +257,7 @@ async fn remove_suppression(
 
 /// An event from the email provider.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = EmailProviderEvent)]
 #[serde(rename_all = "camelCase")]
 struct ProviderEvent {
     /// The message's `providerMessageId` (for SMTP, the `Message-ID` Herald wrote, without brackets).

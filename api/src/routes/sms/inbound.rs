@@ -117,7 +117,7 @@ pub fn routes() -> Routes {
                 true,
                 "The hex HMAC-SHA512 of the raw body keyed with the Termii secret",
                 json!({"type": "string"}),
-                json!("9c1f0e4d…"),
+                json!("9c1f0e4d2b7a5c3e8f6a1d0b9e7c5a3f1e2d4c6b8a0f9e7d5c3b1a2f4e6d8c0b9a7f5e3d1c2b4a6f8e0d9c7b5a3f1e2d4c6b8a0f9e7d5c3b1a2f4e6d8c0b9a7f"),
             )
             .raw_body::<TermiiReport>("The report"),
         )
@@ -125,6 +125,7 @@ pub fn routes() -> Routes {
 
 /// A carrier delivery report.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = SmsDeliveryReport)]
 #[serde(rename_all = "camelCase")]
 pub struct Dlr {
     /// The provider's message id.
@@ -165,6 +166,7 @@ pub async fn dlr(
 
 /// A status from the SMS provider, signed.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = SmsProviderStatus)]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderStatus {
     /// The provider's message id.
@@ -207,6 +209,7 @@ pub async fn provider(
 
 /// A text a handset sent to a sender ID.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = SmsInboundText)]
 pub struct InboundText {
     /// The handset, E.164.
     #[schema(value_type = String, required = true, example = "+2348067000111")]

@@ -92,7 +92,8 @@ pub fn session_routes() -> Routes {
             Op::new("addSmsOptOut", SETTINGS, "Opt a handset out; emits `sms_opt_out`")
                 .session::<MembersWrite>()
                 .body::<opt_outs::AddBody>("The handset")
-                .ok::<OptOut>(201, "The opt-out"),
+                .ok::<OptOut>(201, "The opt-out")
+                .err(409, "CONFLICT: the handset has already opted out"),
         )
         .delete(
             "/v1/sms/opt-outs/{phoneNumber}",

@@ -40,6 +40,7 @@ pub async fn list(
 
 /// A handset to stop sending to.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = NewOptOut)]
 #[serde(rename_all = "camelCase")]
 pub struct AddBody {
     /// E.164, with the leading +.

@@ -47,6 +47,7 @@ pub async fn list_requests(
 
 /// A platform admin's decision on a sender-ID request.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = SenderIdReview)]
 pub struct ReviewBody {
     /// APPROVE or REJECT.
     #[schema(value_type = String, required = true, example = "APPROVE", pattern = "^(APPROVE|REJECT)$")]

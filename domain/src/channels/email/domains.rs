@@ -23,9 +23,13 @@ use crate::{Config, Error, Page, Paged, Result};
 /// The DKIM selector of keys made here.
 pub const SELECTOR: &str = "herald";
 const DNS_TIMEOUT: Duration = Duration::from_secs(5);
+/// All of a verification's lookups together: they run at once, and a resolver that never answers
+/// fails the records well inside the request's time-out instead of holding it past.
+const VERIFY_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A DNS record to publish for a sending domain.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = DnsRecord)]
 pub struct Record {
     /// TXT, CNAME or MX.
     #[serde(rename = "type")]
@@ -328,12 +332,18 @@ pub async fn verify(
     })?;
     let resolver = resolver(addr)?;
     let records = expected(config, &r.name, &r.dkim_selector, &r.dkim_public_key);
-    let mut statuses = Map::new();
-    for (i, rec) in records.iter().enumerate() {
-        let found = match rec.record_type {
-            "CNAME" => lookup(&resolver, &rec.name, RecordType::CNAME).await,
-            _ => lookup(&resolver, &rec.name, RecordType::TXT).await,
+    let lookups = records.iter().map(|rec| {
+        let record_type = match rec.record_type {
+            "CNAME" => RecordType::CNAME,
+            _ => RecordType::TXT,
         };
+        lookup(&resolver, &rec.name, record_type)
+    });
+    let found_all = tokio::time::timeout(VERIFY_DEADLINE, futures::future::join_all(lookups))
+        .await
+        .unwrap_or_else(|_| vec![Vec::new(); records.len()]);
+    let mut statuses = Map::new();
+    for (i, (rec, found)) in records.iter().zip(found_all).enumerate() {
         let ok = match i {
             // SPF: one v=spf1 record that includes ours (it may include others too).
             1 => found.iter().any(|v| {

@@ -62,6 +62,7 @@ pub async fn roll_up(conn: &mut PgConnection) -> Result<u64> {
 
 /// Messages counted once each, by what happened to them.
 #[derive(Debug, Default, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = EmailCounts)]
 #[serde(rename_all = "camelCase")]
 pub struct Counts {
     /// Accepted.
@@ -92,6 +93,7 @@ pub struct Counts {
 
 /// The range's counts and rates.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = EmailStatsTotals)]
 #[serde(rename_all = "camelCase")]
 pub struct Totals {
     #[serde(flatten)]
@@ -112,6 +114,7 @@ pub struct Totals {
 
 /// One UTC day's counts.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = EmailStatsDay)]
 pub struct Day {
     /// The day, UTC.
     #[schema(example = "2026-11-27")]
@@ -122,6 +125,7 @@ pub struct Day {
 
 /// Email statistics over a range of UTC days.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = EmailStats)]
 pub struct Stats {
     /// The first day, inclusive.
     #[schema(example = "2026-11-01")]

@@ -14,6 +14,7 @@ use crate::{
 
 /// `GET /v1/account/whatsapp-cloud-line`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = WhatsappCloudLine)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudLine {
     /// The organization's own phone number id, or null when it sends from the platform line.
@@ -29,6 +30,7 @@ pub struct CloudLine {
 
 /// `PATCH /v1/account/whatsapp-cloud-line`: absent fields stay, null clears.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappCloudLineUpdate)]
 #[serde(rename_all = "camelCase")]
 pub struct LineUpdate {
     /// Meta's phone number id (digits); null clears it.
@@ -38,7 +40,7 @@ pub struct LineUpdate {
     /// The line's access token, stored encrypted and never returned; null clears it (the
     /// platform's token is used then).
     #[serde(default, deserialize_with = "crate::values::present")]
-    #[schema(value_type = Option<String>, required = false, example = "EAAG…")]
+    #[schema(value_type = Option<String>, required = false, example = "EAAGm0PX4ZCpsBAKZA7z9yQZDZD")]
     pub whatsapp_access_token: Option<Option<String>>,
 }
 
