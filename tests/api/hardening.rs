@@ -404,3 +404,57 @@ async fn redrive_all_puts_every_dead_job_back_in_batches() {
     .unwrap();
     assert_eq!((left, queued), (0, 1234));
 }
+
+#[tokio::test]
+async fn a_nul_character_anywhere_in_a_body_is_refused_with_its_field_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let (tenant, key) = app.sms_tenant("Nul").await;
+    let cases = [
+        (
+            "/v1/members",
+            json!({"email": "n@nul.test", "name": "a\u{0}b", "role": "MEMBER", "password": "member password 1"}),
+            "name",
+        ),
+        (
+            "/v1/api-keys",
+            json!({"name": "k", "scopes": ["send:sms\u{0}"]}),
+            "scopes[0]",
+        ),
+        (
+            "/v1/sms/sender-id-requests",
+            json!({"senderId": "Nul", "useCase": "x", "sampleMessage": "\u{0}"}),
+            "sampleMessage",
+        ),
+        (
+            "/v1/webhook-endpoints",
+            json!({"url": "https://example.com", "description": {"k\u{0}": 1}}),
+            "description.k\\0",
+        ),
+    ];
+    for (route, body, field) in cases {
+        let res = app.post(route, Some(&tenant.token), body).await;
+        let err = assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR").await;
+        assert_eq!(err["error"]["details"][0]["field"], field, "{route}");
+        assert_eq!(
+            err["error"]["details"][0]["message"],
+            "must not contain NUL characters"
+        );
+    }
+    let batch = json!({"messages": [{"to": "+2348067000111", "body": "ok", "senderId": "Herald", "externalId": "x\u{0}"}]});
+    let res = app.post("/v1/public/sms/batch", Some(&key), batch).await;
+    let err = assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR").await;
+    assert_eq!(
+        err["error"]["details"][0]["field"],
+        "messages[0].externalId"
+    );
+
+    let counts: (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM api_keys),
+                (SELECT count(*) FROM webhook_endpoints), (SELECT count(*) FROM messages)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // The admin and the tenant's owner; the tenant's one key; nothing else.
+    assert_eq!(counts, (2, 1, 0, 0));
+}

@@ -4,8 +4,10 @@
     bootstrap.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD
 
 Logs in as the platform admin (a session token), creates an API key holding every scope, and
-requests a sender ID and approves it as the platform admin. Prints, one a line:
-SESSION_TOKEN=…, API_KEY=…, SMS_SENDER_ID=…. Standard library only.
+requests a sender ID and approves it as the platform admin; signs up a second organization whose
+OWNER's session the members run may lose (it changes and removes members, its own OWNER among
+them). Prints, one a line: SESSION_TOKEN=…, API_KEY=…, SMS_SENDER_ID=…, MEMBERS_TOKEN=….
+Standard library only.
 """
 
 import json
@@ -58,7 +60,16 @@ def main(base, email, password):
     if SENDER_ID.lower() not in [a["senderId"].lower() for a in approved["data"]]:
         sys.exit(f"bootstrap: {SENDER_ID} is not among the key's approved sender IDs: {approved}")
 
+    members = call(base, "POST", "/v1/auth/signup", expect=201,
+                   body={"organizationName": "Contract members", "name": "Members owner",
+                         "email": "members-owner@example.com", "password": "contract-members-password-1"})
+    for role in ["ADMIN", "MEMBER", "VIEWER"]:
+        call(base, "POST", "/v1/members", token=members["token"], expect=201,
+             body={"email": f"{role.lower()}@members.example.com", "name": role.title(), "role": role,
+                   "password": "contract-members-password-1"})
+
     print(f"SESSION_TOKEN={token}")
+    print(f"MEMBERS_TOKEN={members['token']}")
     print(f"API_KEY={key['key']}")
     print(f"SMS_SENDER_ID={SENDER_ID}")
 
