@@ -62,6 +62,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<JsonBody<T>, ApiE
             "the body must be a JSON object".into(),
         ));
     }
+    if let Some(field) = nul_in(&raw, "") {
+        return Err(Error::validation(field, "must not contain NUL characters").into());
+    }
     // From the parsed value by reference: a large body (an email's attachments) is not copied whole.
     let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
         let path = e.path().to_string();
@@ -69,6 +72,37 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<JsonBody<T>, ApiE
         Error::Validation(vec![FieldError::new(field, e.into_inner().to_string())])
     })?;
     Ok(JsonBody { value, raw })
+}
+
+/// The path of the first key or string holding a NUL character: Postgres text cannot store one, so
+/// a body carrying one anywhere is refused before a handler sees it.
+fn nul_in(v: &Value, at: &str) -> Option<String> {
+    let join = |k: &str| {
+        if at.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match v {
+        Value::String(s) if s.contains('\0') => Some(if at.is_empty() {
+            "body".into()
+        } else {
+            at.into()
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_in(item, &format!("{at}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(k, item)| {
+            if k.contains('\0') {
+                Some(join(&k.replace('\0', "\\0")))
+            } else {
+                nul_in(item, &join(k))
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// A query string, refused with 422 when it cannot be read.
