@@ -157,45 +157,46 @@ fn departures(doc: &Value, schema: &Value, value: &Value, at: &str, out: &mut Ve
     }
 }
 
-/// Sends `method path` and checks the answer against the internal document's schema for the
-/// operation (`template`) and the status it answered; returns the body.
-async fn conforming(
-    app: &TestApp,
-    doc: &Value,
-    faults: &mut Vec<String>,
-    (method, path, template): (Method, &str, &str),
-    token: &str,
-    body: Option<Value>,
-) -> Value {
-    let mut req = app.request(method.clone(), path, Some(token));
-    if let Some(b) = body {
-        req = req.json(&b);
+/// Sends requests and holds each answer to the internal document's schema for its operation and
+/// status, collecting the departures.
+struct Checker<'a> {
+    app: &'a TestApp,
+    doc: Value,
+    faults: Vec<String>,
+}
+
+impl Checker<'_> {
+    /// Sends `method path` (documented as `template`) and returns the answer's body.
+    async fn check(
+        &mut self,
+        (method, path, template): (Method, &str, &str),
+        token: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let mut req = self.app.request(method.clone(), path, Some(token));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16().to_string();
+        let text = res.text().await.unwrap();
+        let op = &self.doc["paths"][template][method.as_str().to_lowercase()];
+        let Some(response) = op["responses"].get(&status) else {
+            let fault = format!("{method} {template}: {status} is not documented ({text})");
+            self.faults.push(fault);
+            return Value::Null;
+        };
+        let value: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        if let Some(schema) = response["content"]["application/json"].get("schema") {
+            let at = format!("{method} {template} {status}");
+            departures(&self.doc, schema, &value, &at, &mut self.faults);
+        }
+        value
     }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16().to_string();
-    let text = res.text().await.unwrap();
-    let op = &doc["paths"][template][method.as_str().to_lowercase()];
-    let Some(response) = op["responses"].get(&status) else {
-        faults.push(format!(
-            "{method} {template}: {status} is not documented ({text})"
-        ));
-        return Value::Null;
-    };
-    let value: Value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    };
-    if let Some(schema) = response["content"]["application/json"].get("schema") {
-        departures(
-            doc,
-            schema,
-            &value,
-            &format!("{method} {template} {status}"),
-            faults,
-        );
-    }
-    value
 }
 
 #[tokio::test]
@@ -204,8 +205,11 @@ async fn every_answer_carries_exactly_the_fields_its_schema_documents() {
         s.insert("WEBHOOK_ALLOW_PRIVATE_TARGETS".into(), "true".into());
     })
     .await;
-    let doc = repo_file("openapi/internal.json");
-    let mut f = Vec::new();
+    let mut c = Checker {
+        app: &app,
+        doc: repo_file("openapi/internal.json"),
+        faults: Vec::new(),
+    };
     let (tenant, _) = app.sms_tenant("Exact").await;
     let t = tenant.token.clone();
     let scopes = [
@@ -249,15 +253,7 @@ async fn every_answer_carries_exactly_the_fields_its_schema_documents() {
     for (channel, body) in sends {
         let path = format!("/v1/public/{channel}/send");
         let tpl = format!("/v1/public/{channel}/send");
-        let m = conforming(
-            &app,
-            &doc,
-            &mut f,
-            (Method::POST, &path, &tpl),
-            &key,
-            Some(body),
-        )
-        .await;
+        let m = c.check((Method::POST, &path, &tpl), &key, Some(body)).await;
         ids.push((channel, m["id"].as_str().unwrap().to_owned()));
     }
     for (channel, id) in &ids {
@@ -274,15 +270,15 @@ async fn every_answer_carries_exactly_the_fields_its_schema_documents() {
         for (suffix, tpl) in [("", "/{id}"), ("/timeline", "/{id}/timeline")] {
             let path = format!("/v1/public/{channel}/{id}{suffix}");
             let tpl = format!("/v1/public/{channel}{tpl}");
-            conforming(&app, &doc, &mut f, (Method::GET, &path, &tpl), &key, None).await;
+            c.check((Method::GET, &path, &tpl), &key, None).await;
             let path = format!("/v1/{channel}/{id}{suffix}");
             let tpl = tpl.replacen("/public", "", 1);
-            conforming(&app, &doc, &mut f, (Method::GET, &path, &tpl), &t, None).await;
+            c.check((Method::GET, &path, &tpl), &t, None).await;
         }
     }
     for channel in ["sms", "emails", "whatsapp"] {
         let list = format!("/v1/public/{channel}");
-        conforming(&app, &doc, &mut f, (Method::GET, &list, &list), &key, None).await;
+        c.check((Method::GET, &list, &list), &key, None).await;
         let batch = format!("/v1/public/{channel}/batch");
         let item = match channel {
             "sms" => {
@@ -295,71 +291,33 @@ async fn every_answer_carries_exactly_the_fields_its_schema_documents() {
                 json!({"to": "+2348067000333", "type": "text", "text": {"body": "later"}, "scheduledAt": later})
             }
         };
-        let b = conforming(
-            &app,
-            &doc,
-            &mut f,
-            (Method::POST, &batch, &batch),
-            &key,
-            Some(json!({"messages": [item]})),
-        )
-        .await;
+        let b = c
+            .check(
+                (Method::POST, &batch, &batch),
+                &key,
+                Some(json!({"messages": [item]})),
+            )
+            .await;
         let id = b["data"][0]["id"].as_str().unwrap();
         let cancel = format!("/v1/public/{channel}/{id}/cancel");
         let tpl = format!("/v1/public/{channel}/{{id}}/cancel");
-        conforming(
-            &app,
-            &doc,
-            &mut f,
-            (Method::POST, &cancel, &tpl),
-            &key,
-            None,
-        )
-        .await;
-        conforming(
-            &app,
-            &doc,
-            &mut f,
-            (Method::POST, &cancel, &tpl),
-            &key,
-            None,
-        )
-        .await;
+        c.check((Method::POST, &cancel, &tpl), &key, None).await;
+        c.check((Method::POST, &cancel, &tpl), &key, None).await;
         let refused = json!({"messages": [{"to": "nope"}]});
-        conforming(
-            &app,
-            &doc,
-            &mut f,
-            (Method::POST, &batch, &batch),
-            &key,
-            Some(refused),
-        )
-        .await;
+        c.check((Method::POST, &batch, &batch), &key, Some(refused))
+            .await;
     }
     let today = chrono::Utc::now().date_naive().to_string();
     let stats = format!("/v1/public/emails/stats?from={today}&to={today}");
-    conforming(
-        &app,
-        &doc,
-        &mut f,
-        (Method::GET, &stats, "/v1/public/emails/stats"),
-        &key,
-        None,
-    )
-    .await;
-    conforming(
-        &app,
-        &doc,
-        &mut f,
+    c.check((Method::GET, &stats, "/v1/public/emails/stats"), &key, None)
+        .await;
+    c.check(
         (Method::GET, "/v1/public/key", "/v1/public/key"),
         &key,
         None,
     )
     .await;
-    conforming(
-        &app,
-        &doc,
-        &mut f,
+    c.check(
         (
             Method::GET,
             "/v1/public/sms/sender-ids",
@@ -383,13 +341,10 @@ async fn every_answer_carries_exactly_the_fields_its_schema_documents() {
             "/v1/account/whatsapp-cloud-line",
         ),
     ] {
-        conforming(&app, &doc, &mut f, (Method::GET, path, tpl), &t, None).await;
+        c.check((Method::GET, path, tpl), &t, None).await;
     }
     let admin = app.admin_token().await;
-    conforming(
-        &app,
-        &doc,
-        &mut f,
+    c.check(
         (
             Method::GET,
             "/v1/sms/sender-id-requests",
@@ -400,41 +355,33 @@ async fn every_answer_carries_exactly_the_fields_its_schema_documents() {
     )
     .await;
     let opt_out = json!({"phoneNumber": "+2348067000444"});
-    conforming(
-        &app,
-        &doc,
-        &mut f,
+    c.check(
         (Method::POST, "/v1/sms/opt-outs", "/v1/sms/opt-outs"),
         &t,
         Some(opt_out),
     )
     .await;
-    conforming(
-        &app,
-        &doc,
-        &mut f,
+    c.check(
         (Method::GET, "/v1/sms/opt-outs", "/v1/sms/opt-outs"),
         &t,
         None,
     )
     .await;
     let endpoint = json!({"url": "http://127.0.0.1:9/herald", "description": "orders", "eventTypes": ["sms_delivered"]});
-    let e = conforming(
-        &app,
-        &doc,
-        &mut f,
-        (
-            Method::POST,
-            "/v1/webhook-endpoints",
-            "/v1/webhook-endpoints",
-        ),
-        &t,
-        Some(endpoint),
-    )
-    .await;
+    let e = c
+        .check(
+            (
+                Method::POST,
+                "/v1/webhook-endpoints",
+                "/v1/webhook-endpoints",
+            ),
+            &t,
+            Some(endpoint),
+        )
+        .await;
     let eid = e["id"]
         .as_str()
-        .unwrap_or_else(|| panic!("{e}: {}", f.join("\n")));
+        .unwrap_or_else(|| panic!("{e}: {}", c.faults.join("\n")));
     for (m, suffix, tpl) in [
         (Method::GET, "", "/v1/webhook-endpoints/{id}"),
         (Method::GET, "/secret", "/v1/webhook-endpoints/{id}/secret"),
@@ -450,41 +397,26 @@ async fn every_answer_carries_exactly_the_fields_its_schema_documents() {
         ),
     ] {
         let path = format!("/v1/webhook-endpoints/{eid}{suffix}");
-        conforming(&app, &doc, &mut f, (m, &path, tpl), &t, None).await;
+        c.check((m, &path, tpl), &t, None).await;
     }
     let recover = format!("/v1/webhook-endpoints/{eid}/recover");
-    conforming(
-        &app,
-        &doc,
-        &mut f,
+    c.check(
         (Method::POST, &recover, "/v1/webhook-endpoints/{id}/recover"),
         &t,
         Some(json!({"since": today + "T00:00:00Z"})),
     )
     .await;
-    let d = conforming(
-        &app,
-        &doc,
-        &mut f,
-        (Method::POST, "/v1/domains", "/v1/domains"),
-        &t,
-        Some(json!({"name": "acme.example"})),
-    )
-    .await;
+    let d = c
+        .check(
+            (Method::POST, "/v1/domains", "/v1/domains"),
+            &t,
+            Some(json!({"name": "acme.example"})),
+        )
+        .await;
     let domain = format!("/v1/domains/{}", d["id"].as_str().unwrap());
-    conforming(
-        &app,
-        &doc,
-        &mut f,
-        (Method::GET, &domain, "/v1/domains/{id}"),
-        &t,
-        None,
-    )
-    .await;
-    conforming(
-        &app,
-        &doc,
-        &mut f,
+    c.check((Method::GET, &domain, "/v1/domains/{id}"), &t, None)
+        .await;
+    c.check(
         (
             Method::GET,
             "/v1/webhook-endpoints/not-an-id",
@@ -495,5 +427,5 @@ async fn every_answer_carries_exactly_the_fields_its_schema_documents() {
     )
     .await;
 
-    assert!(f.is_empty(), "{}", f.join("\n"));
+    assert!(c.faults.is_empty(), "{}", c.faults.join("\n"));
 }

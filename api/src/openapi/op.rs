@@ -260,15 +260,39 @@ impl Op {
         self
     }
 
-    /// A JSON request body of type `T`; a body that is not JSON, too large or invalid is refused.
-    pub fn body<T: ToSchema>(mut self, description: &str) -> Op {
-        let schema = schema_ref::<T>(&mut self.schemas);
+    /// The request body: `schema` as `content_type`.
+    fn with_body(mut self, content_type: &str, schema: Value, description: &str) -> Op {
         self.body = Some(json!({
             "required": true,
             "description": description,
-            "content": {"application/json": {"schema": schema}},
+            "content": { content_type: {"schema": schema} },
         }));
-        self.body_errors()
+        self.err(413, "PAYLOAD_TOO_LARGE: the body is over the route's limit")
+    }
+
+    /// A JSON request body of type `T`; a body that is not JSON, too large or invalid is refused.
+    pub fn body<T: ToSchema>(mut self, description: &str) -> Op {
+        let schema = schema_ref::<T>(&mut self.schemas);
+        self.json_body(schema, description)
+    }
+
+    /// A JSON request body described by `schema`, registered as component `name`.
+    pub fn body_schema(mut self, name: &str, schema: Value, description: &str) -> Op {
+        self.schemas.push((name.to_owned(), schema));
+        self.json_body(component(name), description)
+    }
+
+    fn json_body(self, schema: Value, description: &str) -> Op {
+        self.with_body("application/json", schema, description)
+            .err(400, "INVALID_JSON: the body is not JSON, or not an object")
+            .err(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE: the body is not `application/json`",
+            )
+            .err(
+                422,
+                "VALIDATION_ERROR: a field is missing or invalid; `details` names each",
+            )
     }
 
     /// A JSON body a callback reads raw (to check its signature), whatever its content type.
@@ -278,49 +302,15 @@ impl Op {
     }
 
     /// A JSON body a callback reads raw, described by `schema`.
-    pub fn raw_body_schema(mut self, schema: Value, description: &str) -> Op {
-        self.body = Some(json!({
-            "required": true,
-            "description": description,
-            "content": {"application/json": {"schema": schema}},
-        }));
-        self.err(400, "INVALID_JSON: the body is not JSON, or not an object")
-            .err(413, "PAYLOAD_TOO_LARGE: the body is over the route's limit")
+    pub fn raw_body_schema(self, schema: Value, description: &str) -> Op {
+        self.with_body("application/json", schema, description)
+            .err(400, "INVALID_JSON: the body is not JSON, or not an object")
             .err(422, "VALIDATION_ERROR: a required field is missing")
     }
 
     /// A form-encoded request body described by `schema`.
-    pub fn form_body(mut self, schema: Value, description: &str) -> Op {
-        self.body = Some(json!({
-            "required": true,
-            "description": description,
-            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
-        }));
-        self.err(413, "PAYLOAD_TOO_LARGE: the body is over the route's limit")
-    }
-
-    /// A JSON request body described by `schema`, registered as component `name`.
-    pub fn body_schema(mut self, name: &str, schema: Value, description: &str) -> Op {
-        self.schemas.push((name.to_owned(), schema));
-        self.body = Some(json!({
-            "required": true,
-            "description": description,
-            "content": {"application/json": {"schema": component(name)}},
-        }));
-        self.body_errors()
-    }
-
-    fn body_errors(self) -> Op {
-        self.err(400, "INVALID_JSON: the body is not JSON, or not an object")
-            .err(413, "PAYLOAD_TOO_LARGE: the body is over the route's limit")
-            .err(
-                415,
-                "UNSUPPORTED_MEDIA_TYPE: the body is not `application/json`",
-            )
-            .err(
-                422,
-                "VALIDATION_ERROR: a field is missing or invalid; `details` names each",
-            )
+    pub fn form_body(self, schema: Value, description: &str) -> Op {
+        self.with_body("application/x-www-form-urlencoded", schema, description)
     }
 
     /// The `{id}` path parameter, a UUID; an unknown id, or another organization's, is 404.
