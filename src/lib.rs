@@ -140,11 +140,12 @@ impl Application {
             );
             tasks.spawn(async move { ("HTTP server", served.await) });
         }
-        if let Some(addr) = self.config.metrics_bind_addr.filter(|_| self.roles.api) {
+        if let Some(addr) = self.config.metrics_bind_addr {
+            api::install_metrics();
             let listener = TcpListener::bind(addr).await?;
-            tracing::info!(%addr, "metrics listening");
-            let served = api::serve_metrics(listener, signal(stop.clone()));
-            tasks.spawn(async move { ("metrics server", served.await) });
+            tracing::info!(%addr, "metrics and probes listening");
+            let served = api::serve_operations(listener, self.pool.clone(), signal(stop.clone()));
+            tasks.spawn(async move { ("operations server", served.await) });
         }
         if self.roles.worker {
             let ctx = jobs::JobContext::new(

@@ -25,6 +25,9 @@ enum Command {
     Scheduler,
     /// Create the database if missing and apply pending migrations, then exit.
     Migrate,
+    /// Exit 0 when an http:// URL answers 2xx within 2 s, else 1: a container's health check, in an
+    /// image without curl (`herald probe http://127.0.0.1:9090/health/ready`).
+    Probe { url: String },
     /// Write the OpenAPI documents (`public.json`, `internal.json`) generated from the routes.
     Openapi {
         /// The directory to write them into.
@@ -74,8 +77,46 @@ enum DeadJobsCommand {
     },
 }
 
+/// Whether `url` (`http://host:port/path`) answers 2xx within 2 s.
+async fn probe(url: &str) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(rest) = url.strip_prefix("http://") else {
+        eprintln!("herald probe: only http:// URLs");
+        return false;
+    };
+    let (authority, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, format!("/{p}")),
+        None => (rest, "/".to_owned()),
+    };
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(authority).await.ok()?;
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut status_line = [0u8; 12];
+        stream.read_exact(&mut status_line).await.ok()?;
+        Some(status_line.starts_with(b"HTTP/1.") && status_line[9] == b'2')
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(2), ask)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Command::Probe { url } = &cli.command {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        return if runtime.block_on(probe(url)) {
+            std::process::ExitCode::SUCCESS
+        } else {
+            std::process::ExitCode::FAILURE
+        };
+    }
     // Needs no settings and no database: the documents come from the routes alone.
     if let Command::Openapi { out } = &cli.command {
         return match api::write_openapi(out) {
@@ -134,7 +175,9 @@ async fn run(cli: Cli, config: domain::Config) -> anyhow::Result<()> {
             println!("migrations applied");
             return Ok(());
         }
-        Command::Openapi { .. } => unreachable!("written in main, before any setting is read"),
+        Command::Openapi { .. } | Command::Probe { .. } => {
+            unreachable!("run in main, before any setting is read")
+        }
         Command::Admin {
             command:
                 AdminCommand::CreateUser {

@@ -40,6 +40,12 @@ use rate_limit::RateLimiter;
 /// Bodies above this are refused with 413; a channel's send routes may take more (email).
 pub(crate) const BODY_LIMIT: usize = 256 * 1024;
 
+impl axum::extract::FromRef<AppState> for PgPool {
+    fn from_ref(state: &AppState) -> PgPool {
+        state.pool.clone()
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
@@ -184,14 +190,20 @@ pub async fn serve(
     served
 }
 
-/// Serves `/metrics` alone (`METRICS_BIND_ADDR`), away from the public listener.
-pub async fn serve_metrics(
+/// Installs the process's metrics recorder: what is counted before it is lost.
+pub fn install_metrics() {
+    telemetry::metrics_handle();
+}
+
+/// The operations listener (`METRICS_BIND_ADDR`), away from the public one: `/metrics` and the
+/// probes, served by every role, so that worker and scheduler processes have probes too.
+pub async fn serve_operations(
     listener: TcpListener,
+    pool: PgPool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     telemetry::metrics_handle();
-    let app = Router::new().route("/metrics", axum::routing::get(routes::metrics));
-    serve_router(listener, app, shutdown).await
+    serve_router(listener, routes::operations_router(pool), shutdown).await
 }
 
 /// The accept loop: HTTP/1 and HTTP/2 with a header-read time-out (which `axum::serve` does not

@@ -12,6 +12,7 @@ pub mod events;
 pub mod idempotency;
 pub mod identity;
 pub mod messages;
+pub mod meters;
 mod pagination;
 pub mod queue;
 pub mod sealed;

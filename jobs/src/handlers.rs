@@ -8,6 +8,7 @@ use domain::{
         self, Change, MessageError, Status, answers,
         receipts::{self, NewReceipt, ReceiptOutcome},
     },
+    meters,
     queue::{self, PollStatus, ProcessInbound, ProcessReceipt, SendMessage},
 };
 use serde_json::json;
@@ -37,8 +38,15 @@ pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(),
     let Some(provider) = ctx.providers.for_channel(message.channel) else {
         return Err(format!("no provider for the {} channel", message.channel.as_str()).into());
     };
+    let started = std::time::Instant::now();
     let result = provider.send(&message).await;
     let name = provider.name();
+    let outcome = match &result {
+        Ok(_) => "accepted",
+        Err(e) if e.transient && message.send_attempts < MAX_SEND_ATTEMPTS => "retry",
+        Err(_) => "refused",
+    };
+    meters::provider_call(message.channel.as_str(), name, outcome, started.elapsed());
     match result {
         Ok(accepted) => {
             // What the provider said is sanitised before it is stored, so that recording SENT
@@ -108,7 +116,17 @@ pub async fn process_receipt(
     job: ProcessReceipt,
     ctx: Data<JobContext>,
 ) -> Result<(), BoxDynError> {
-    match receipts::process(&ctx.commits, job.receipt_id, job.attempt).await? {
+    let outcome = receipts::process(&ctx.commits, job.receipt_id, job.attempt).await?;
+    meters::receipt(match outcome {
+        ReceiptOutcome::Applied => "applied",
+        ReceiptOutcome::Ignored => "ignored",
+        ReceiptOutcome::Duplicate => "duplicate",
+        ReceiptOutcome::Note => "note",
+        ReceiptOutcome::RetryAt(_) => "held",
+        ReceiptOutcome::Unmatched => "unmatched",
+        ReceiptOutcome::AlreadyProcessed => "already_processed",
+    });
+    match outcome {
         ReceiptOutcome::RetryAt(at) => {
             let mut conn = ctx.pool.acquire().await?;
             let next = ProcessReceipt {

@@ -15,7 +15,7 @@ use apalis::prelude::{BoxDynError, Data};
 use domain::{
     Config,
     queue::DeliverWebhook,
-    webhooks::{self, Attempt, Claim, Claimed, signing, targets},
+    webhooks::{self, Attempt, Claim, Claimed, DeliveryOutcome, signing, targets},
 };
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -210,6 +210,13 @@ pub async fn deliver_webhook(
     let outcome =
         webhooks::record_attempt(&ctx.commits, &claimed, &attempt, &settings.retry_schedule)
             .await?;
+    let label = match outcome {
+        DeliveryOutcome::Succeeded => "succeeded",
+        DeliveryOutcome::RetryAt(_) => "retry",
+        DeliveryOutcome::Failed => "failed",
+        DeliveryOutcome::EndpointGone => "gone",
+    };
+    domain::meters::webhook_attempt(label, attempt.duration);
     info!(delivery_id = %claimed.id, endpoint_id = %claimed.endpoint.id, status = ?attempt.response_status, ?outcome, "webhook attempt");
     Ok(())
 }

@@ -38,6 +38,19 @@ impl Duty {
         Duty::RollUpEmailStats,
     ];
 
+    /// Its name in metrics.
+    fn name(self) -> &'static str {
+        match self {
+            Duty::ResendExpiredLeases => "resend_expired_leases",
+            Duty::ExpireIdempotencyKeys => "expire_idempotency_keys",
+            Duty::DeleteFinishedJobs => "delete_finished_jobs",
+            Duty::BuryDeadJobs => "bury_dead_jobs",
+            Duty::DisableFailingEndpoints => "disable_failing_endpoints",
+            Duty::ExpireAuthRecords => "expire_auth_records",
+            Duty::RollUpEmailStats => "roll_up_email_stats",
+        }
+    }
+
     /// The advisory lock key of the duty (an arbitrary constant per duty, in Herald's range).
     fn lock_key(self) -> i64 {
         0x4845_5241_0000 + self as i64
@@ -79,21 +92,29 @@ impl Duty {
             }
             // Jobs that exhausted their attempts leave the queue for the dead-letter table, where
             // `herald admin dead-jobs` lists them and puts them back.
-            Duty::BuryDeadJobs => Ok(sqlx::query(
-                "WITH dead AS (
-                     DELETE FROM apalis.jobs WHERE id IN (
-                         SELECT id FROM apalis.jobs
-                         WHERE (status = 'Failed' AND attempts >= max_attempts) OR status = 'Killed'
-                         LIMIT $1 FOR UPDATE SKIP LOCKED)
-                     RETURNING id, job_type, job, attempts, last_result)
-                 INSERT INTO dead_jobs (id, queue, payload, attempts, last_error)
-                 SELECT id, job_type, job, attempts, last_result FROM dead
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(BATCH)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()),
+            Duty::BuryDeadJobs => {
+                let buried: Vec<(String, i64)> = sqlx::query_as(
+                    "WITH dead AS (
+                         DELETE FROM apalis.jobs WHERE id IN (
+                             SELECT id FROM apalis.jobs
+                             WHERE (status = 'Failed' AND attempts >= max_attempts) OR status = 'Killed'
+                             LIMIT $1 FOR UPDATE SKIP LOCKED)
+                         RETURNING id, job_type, job, attempts, last_result),
+                     moved AS (
+                         INSERT INTO dead_jobs (id, queue, payload, attempts, last_error)
+                         SELECT id, job_type, job, attempts, last_result FROM dead
+                         ON CONFLICT (id) DO NOTHING
+                         RETURNING queue)
+                     SELECT queue, count(*) FROM moved GROUP BY queue",
+                )
+                .bind(BATCH)
+                .fetch_all(&mut *conn)
+                .await?;
+                for (queue, n) in &buried {
+                    domain::meters::jobs_dead(queue, *n as u64);
+                }
+                Ok(buried.iter().map(|(_, n)| *n as u64).sum())
+            }
             // An endpoint whose every attempt has failed for WEBHOOK_DISABLE_AFTER is switched off.
             Duty::DisableFailingEndpoints => Ok(sqlx::query(
                 "UPDATE webhook_endpoints SET enabled = false, updated_at = now(),
@@ -255,9 +276,13 @@ async fn run_duty(pool: &PgPool, settings: &Settings, duty: Duty) -> domain::Res
     if !locked {
         return Ok(0);
     }
-    let n = duty.run(&mut tx, settings).await?;
-    tx.commit().await?;
-    Ok(n)
+    let started = std::time::Instant::now();
+    let ran = match duty.run(&mut tx, settings).await {
+        Ok(n) => tx.commit().await.map(|()| n).map_err(Into::into),
+        Err(e) => Err(e),
+    };
+    domain::meters::duty(duty.name(), ran.is_ok(), started.elapsed());
+    ran
 }
 
 pub async fn run(

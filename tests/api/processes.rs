@@ -72,6 +72,63 @@ async fn a_job_pushed_by_the_api_is_run_by_a_worker_in_another_process() {
 }
 
 #[tokio::test]
+async fn a_worker_process_serves_probes_beside_its_metrics_and_herald_probe_reads_them() {
+    let app = spawn_app_with(Roles::API, |_| {}).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let bind = format!("127.0.0.1:{port}");
+    let log = std::env::temp_dir().join(format!("herald-worker-{}.log", uuid::Uuid::now_v7()));
+    let mut worker = herald(
+        &["worker"],
+        &app.database_url,
+        &[("METRICS_BIND_ADDR", bind.as_str())],
+        &log,
+    );
+    let ready = format!("http://{bind}/health/ready");
+    let probe = |url: String| {
+        Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args(["probe", &url])
+            .env_clear()
+            .status()
+            .unwrap()
+            .success()
+    };
+    let mut up = false;
+    for _ in 0..100 {
+        if probe(ready.clone()) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "{}", std::fs::read_to_string(&log).unwrap());
+    let (_, key) = app.sms_tenant("Probed").await;
+    let id = app.send_sms_id(&key, "+2348067000111").await;
+    app.wait_for_status(&key, &id, "SENT").await;
+    let metrics = app
+        .client
+        .get(format!("http://{bind}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"herald_jobs_started_total{queue="herald.send"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        !probe(format!("http://{bind}/nothing-here")),
+        "a 404 is not healthy"
+    );
+    terminate(&mut worker);
+    assert!(!probe(ready), "nothing listens after the worker stopped");
+}
+
+#[tokio::test]
 async fn logs_never_carry_secrets_tokens_or_passwords() {
     let database_url = fresh_database().await;
     let port = {

@@ -506,6 +506,80 @@ async fn twilio_account_fields_stay_off_the_timeline() {
     assert_eq!(stored["account_sid"], sid);
 }
 
+/// The value of the Prometheus sample `name{labels}` in `text`, if it is there.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn the_pipeline_is_measured_and_every_role_serves_probes_beside_its_metrics() {
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let app = spawn_app_with(Roles::ALL, move |s| {
+        s.insert("METRICS_BIND_ADDR".into(), bind);
+    })
+    .await;
+    let (_, key) = app.sms_tenant("Metered").await;
+    let id = app.send_sms_id(&key, "+2348067000111").await;
+    app.wait_for_status(&key, &id, "DELIVERED").await;
+    let refused = app.send_sms_id(&key, "+2348067000000").await;
+    app.wait_for_status(&key, &refused, "FAILED").await;
+    let ops = format!("http://127.0.0.1:{port}");
+    for probe in ["/health/live", "/health/ready"] {
+        let res = app
+            .client
+            .get(format!("{ops}{probe}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{probe}");
+    }
+    // The receipt job and the scheduler's first tick come a moment after the status.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let wanted = [
+        r#"herald_jobs_started_total{queue="herald.send"}"#,
+        r#"herald_jobs_succeeded_total{queue="herald.send"}"#,
+        r#"herald_provider_requests_total{channel="sms",provider="sandbox",outcome="accepted"}"#,
+        r#"herald_provider_requests_total{channel="sms",provider="sandbox",outcome="refused"}"#,
+        r#"herald_receipts_total{outcome="applied"}"#,
+        r#"herald_message_status_changes_total{channel="sms",status="DELIVERED"}"#,
+        r#"herald_message_status_changes_total{channel="sms",status="FAILED"}"#,
+        r#"herald_job_duration_seconds_count{queue="herald.receipt"}"#,
+        r#"herald_provider_request_duration_seconds_count{channel="sms",provider="sandbox"}"#,
+        r#"herald_scheduler_duty_runs_total{duty="bury_dead_jobs",outcome="ok"}"#,
+        r#"herald_queue_pending_jobs{queue="herald.send"}"#,
+        r#"herald_queue_oldest_due_seconds{queue="herald.webhook"}"#,
+    ];
+    loop {
+        let text = app
+            .client
+            .get(format!("{ops}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let missing: Vec<&&str> = wanted
+            .iter()
+            .filter(|s| sample(&text, s).is_none())
+            .collect();
+        if missing.is_empty() {
+            assert_eq!(sample(&text, wanted[0]), Some(2.0), "two sends started");
+            assert_eq!(sample(&text, wanted[2]), Some(1.0));
+            assert_eq!(sample(&text, wanted[3]), Some(1.0));
+            assert_eq!(sample(&text, wanted[10]), Some(0.0), "nothing left to send");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "missing {missing:?} in\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test]
 async fn metrics_can_move_off_the_public_listener() {
     let port = free_port();

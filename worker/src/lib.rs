@@ -77,10 +77,17 @@ macro_rules! queue_worker {
                 .timeout(timeout)
                 .data(ctx.clone())
                 // What a job pushes wakes its queue once the job is done (its commits made).
-                .build(|job: $job, ctx: Data<JobContext>| async move {
-                    let wakes = ctx.wakes.clone();
-                    wakes.around($handler(job, ctx)).await
-                })
+                .build(
+                    |job: $job, ctx: Data<JobContext>, attempt: Attempt| async move {
+                        // apalis counts the running attempt before the handler starts.
+                        let last = attempt.current() >= <$job>::MAX_ATTEMPTS;
+                        let run = domain::meters::JobRun::start(<$job>::QUEUE, last);
+                        let wakes = ctx.wakes.clone();
+                        let done = wakes.around($handler(job, ctx)).await;
+                        run.end(done.is_ok());
+                        done
+                    },
+                )
         })
     }};
 }

@@ -1,9 +1,10 @@
-use axum::{Json, extract::State, http::header, response::IntoResponse};
+use axum::{Json, Router, extract::State, http::header, response::IntoResponse, routing::get};
 use serde::Serialize;
 use serde_json::json;
+use sqlx::PgPool;
 
 use crate::{
-    ApiResult, AppState,
+    ApiResult,
     openapi::{Op, Routes},
     telemetry,
 };
@@ -21,15 +22,20 @@ pub async fn live() -> Json<Health> {
 }
 
 /// Ready when the database answers and every migration has been applied.
-pub async fn ready(State(state): State<AppState>) -> ApiResult<Json<Health>> {
-    if domain::db::ready(&state.pool).await {
+pub async fn ready(State(pool): State<PgPool>) -> ApiResult<Json<Health>> {
+    if domain::db::ready(&pool).await {
         Ok(Json(Health { status: "ok" }))
     } else {
         Err(domain::Error::Unavailable.into())
     }
 }
 
-pub async fn metrics() -> impl IntoResponse {
+/// The metrics, with the queue gauges read from the database now (left as they were when it does
+/// not answer: the scrape itself still succeeds).
+pub async fn metrics(State(pool): State<PgPool>) -> impl IntoResponse {
+    if let Err(e) = domain::meters::sample_queues(&pool).await {
+        tracing::warn!(error = %e, "queue gauges not refreshed");
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         telemetry::metrics_handle().render(),
@@ -61,13 +67,21 @@ pub fn metrics_routes() -> Routes {
     Routes::new().get(
         "/metrics",
         metrics,
-        Op::new("metrics", "operations", "Prometheus metrics")
+        Op::new("metrics", "operations", "Prometheus metrics: HTTP, queues, jobs, providers, receipts, webhooks, messages, scheduler")
             .ok_content(
                 200,
                 "The metrics, in Prometheus' text format",
                 "text/plain",
                 json!({"type": "string"}),
-            )
-            .no_database(),
+            ),
     )
+}
+
+/// The operations listener's routes (`METRICS_BIND_ADDR`): the metrics and the probes.
+pub fn operations_router(pool: PgPool) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .with_state(pool)
 }

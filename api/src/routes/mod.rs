@@ -5,7 +5,7 @@ pub(crate) mod api_keys;
 mod auth;
 pub(crate) mod email;
 mod health;
-pub use health::metrics;
+pub use health::operations_router;
 pub(crate) mod inbound;
 mod members;
 pub(crate) mod messages;

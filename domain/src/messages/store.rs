@@ -316,13 +316,19 @@ pub async fn transition(
 /// webhooks') ids, in one statement each however many messages change (two changes of the same
 /// message are made one after the other). Answers in the order of `steps`.
 pub async fn transition_all(conn: &mut PgConnection, steps: Vec<Step>) -> Result<Vec<Transition>> {
-    in_rounds(
+    let done = in_rounds(
         conn,
         steps,
         |step| step.message_id,
         |conn, round| Box::pin(transition_round(conn, round)),
     )
-    .await
+    .await?;
+    for t in &done {
+        if let Transition::Applied(m) = t {
+            crate::meters::status_change(m.channel.as_str(), m.status.as_str());
+        }
+    }
+    Ok(done)
 }
 
 /// Changes of distinct messages, in one update and one insert of their events.
