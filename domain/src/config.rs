@@ -133,6 +133,38 @@ pub struct SmsSettings {
     pub provider_timeout: Duration,
 }
 
+/// How long records are kept before the scheduler deletes them (in batches, never holding a lock
+/// long), and whether one-time codes are redacted once their message is final.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    /// Finished queue jobs (`RETENTION_FINISHED_JOBS`, 10m).
+    pub finished_jobs: Duration,
+    /// Processed raw receipts (`RETENTION_RECEIPTS`, 30d).
+    pub receipts: Duration,
+    /// Finished webhook deliveries with their attempts (`RETENTION_WEBHOOK_DELIVERIES`, 30d).
+    pub webhook_deliveries: Duration,
+    /// What the sandbox providers received (`RETENTION_SANDBOX_CALLS`, 7d).
+    pub sandbox_calls: Duration,
+    /// Timeline events of messages created longer ago, and events of no message
+    /// (`RETENTION_EVENTS`, 90d).
+    pub events: Duration,
+    /// The text of SMS sent with `flow: OTP` replaced once the message is final (`REDACT_OTP_BODIES`,
+    /// true).
+    pub redact_otp: bool,
+}
+
+fn retention(src: &dyn Source) -> Result<Retention, ConfigError> {
+    let days = |n: u64| Duration::from_secs(n * 86_400);
+    Ok(Retention {
+        finished_jobs: duration(src, "RETENTION_FINISHED_JOBS", Duration::from_secs(600))?,
+        receipts: duration(src, "RETENTION_RECEIPTS", days(30))?,
+        webhook_deliveries: duration(src, "RETENTION_WEBHOOK_DELIVERIES", days(30))?,
+        sandbox_calls: duration(src, "RETENTION_SANDBOX_CALLS", days(7))?,
+        events: duration(src, "RETENTION_EVENTS", days(90))?,
+        redact_otp: boolean(src, "REDACT_OTP_BODIES", true)?,
+    })
+}
+
 /// Customer webhook delivery.
 #[derive(Clone, Debug)]
 pub struct WebhookSettings {
@@ -172,6 +204,7 @@ pub struct Config {
     pub email: EmailSettings,
     pub whatsapp: WhatsappSettings,
     pub webhooks: WebhookSettings,
+    pub retention: Retention,
     /// How often workers heartbeat; a worker silent for three heartbeats is presumed dead.
     pub queue_heartbeat: Duration,
     /// How long a send job may hold a message in PROCESSING before the scheduler sends it again.
@@ -553,6 +586,7 @@ impl Config {
             email,
             whatsapp: whatsapp::whatsapp_settings(src)?,
             webhooks: webhook_settings(src)?,
+            retention: retention(src)?,
             queue_heartbeat: duration(src, "QUEUE_HEARTBEAT", Duration::from_secs(10))?,
             send_lease: duration(src, "SEND_LEASE", Duration::from_secs(60))?,
             send_timeout: duration(src, "SEND_TIMEOUT", Duration::from_secs(24))?,

@@ -11,6 +11,8 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+mod retention;
+
 const TICK: Duration = Duration::from_secs(5);
 const BATCH: i64 = 1000;
 /// Finished jobs deleted a tick at most, in batches: 10,000 jobs a second.
@@ -25,10 +27,12 @@ enum Duty {
     DisableFailingEndpoints,
     ExpireAuthRecords,
     RollUpEmailStats,
+    ExpireRecords,
+    RedactOtpBodies,
 }
 
 impl Duty {
-    const ALL: [Duty; 7] = [
+    const ALL: [Duty; 9] = [
         Duty::ResendExpiredLeases,
         Duty::ExpireIdempotencyKeys,
         Duty::DeleteFinishedJobs,
@@ -36,6 +40,8 @@ impl Duty {
         Duty::DisableFailingEndpoints,
         Duty::ExpireAuthRecords,
         Duty::RollUpEmailStats,
+        Duty::ExpireRecords,
+        Duty::RedactOtpBodies,
     ];
 
     /// Its name in metrics.
@@ -48,6 +54,8 @@ impl Duty {
             Duty::DisableFailingEndpoints => "disable_failing_endpoints",
             Duty::ExpireAuthRecords => "expire_auth_records",
             Duty::RollUpEmailStats => "roll_up_email_stats",
+            Duty::ExpireRecords => "expire_records",
+            Duty::RedactOtpBodies => "redact_otp_bodies",
         }
     }
 
@@ -61,6 +69,11 @@ impl Duty {
             Duty::ResendExpiredLeases => resend_expired_leases(conn, s).await,
             // Email events of the transactions that ended since the last run, into the daily rollup.
             Duty::RollUpEmailStats => domain::email::stats::roll_up(conn).await,
+            Duty::ExpireRecords => retention::expire(conn, &s.retention).await,
+            Duty::RedactOtpBodies if s.retention.redact_otp => {
+                retention::redact_otp(conn, s.sms_status_poll_give_up).await
+            }
+            Duty::RedactOtpBodies => Ok(0),
             Duty::ExpireIdempotencyKeys => Ok(sqlx::query(
                 "DELETE FROM idempotency_keys WHERE ctid IN (
                      SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '24 hours' LIMIT $1)",
@@ -76,10 +89,12 @@ impl Duty {
                 for _ in 0..FINISHED_JOB_BATCHES {
                     let n = sqlx::query(
                         "DELETE FROM apalis.jobs WHERE id IN (
-                             SELECT id FROM apalis.jobs WHERE status = 'Done' AND done_at < now() - interval '10 minutes'
+                             SELECT id FROM apalis.jobs
+                             WHERE status = 'Done' AND done_at < now() - make_interval(secs => $2::bigint)
                              LIMIT $1 FOR UPDATE SKIP LOCKED)",
                     )
                     .bind(BATCH)
+                    .bind(s.retention.finished_jobs.as_secs() as i64)
                     .execute(&mut *conn)
                     .await?
                     .rows_affected();
@@ -149,6 +164,9 @@ pub struct Settings {
     /// How many times a message's lease may run out before it ends FAILED.
     pub lease_rescues: i32,
     pub disable_endpoints_after: Duration,
+    pub retention: domain::config::Retention,
+    /// When a SENT message stops waiting for its receipt (an OTP's text is redacted then).
+    pub sms_status_poll_give_up: Duration,
 }
 
 impl Settings {
@@ -157,6 +175,8 @@ impl Settings {
             send_lease: c.send_lease,
             lease_rescues: c.send_lease_rescues,
             disable_endpoints_after: c.webhooks.disable_after,
+            retention: c.retention,
+            sms_status_poll_give_up: c.sms.status_poll_give_up,
         }
     }
 }

@@ -13,6 +13,7 @@ mod processes;
 mod providers;
 mod queue;
 mod receipts;
+mod retention;
 mod security;
 mod sender_ids;
 mod sms;
