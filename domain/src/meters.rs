@@ -67,6 +67,14 @@ impl Drop for JobRun {
     }
 }
 
+/// Makes the dead-job counters exist at zero from the start, so that the first job buried shows as an
+/// increase (a series born with its first event hides that event from `increase()`).
+pub fn announce_dead_jobs() {
+    for queue in QUEUES {
+        metrics::counter!("herald_jobs_dead_total", "queue" => queue).increment(0);
+    }
+}
+
 /// Jobs the scheduler moved to the dead-letter table.
 pub fn jobs_dead(queue: &str, n: u64) {
     metrics::counter!("herald_jobs_dead_total", "queue" => queue.to_owned()).increment(n);
@@ -108,13 +116,16 @@ pub fn duty(duty: &'static str, ok: bool, took: Duration) {
         .record(took.as_secs_f64());
 }
 
-/// Sets the queue gauges from the queue table: jobs pending per queue, and how long the oldest
-/// due one has waited (0 when none is due). Read when `/metrics` is scraped.
+/// Sets the queue gauges from the queue table: jobs waiting per queue (pending, or failed with
+/// attempts left: what a worker's fetch takes), and how long the oldest due one has waited (0 when
+/// none is due). Read when `/metrics` is scraped.
 pub async fn sample_queues(pool: &PgPool) -> Result<()> {
     let rows: Vec<(String, i64, f64)> = sqlx::query_as(
         "SELECT job_type, count(*),
                 coalesce(extract(epoch FROM now() - min(run_at) FILTER (WHERE run_at <= now())), 0)::float8
-         FROM apalis.jobs WHERE status = 'Pending' GROUP BY job_type",
+         FROM apalis.jobs
+         WHERE status = 'Pending' OR (status = 'Failed' AND attempts < max_attempts)
+         GROUP BY job_type",
     )
     .fetch_all(pool)
     .await?;

@@ -312,6 +312,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    domain::meters::announce_dead_jobs();
     let mut tick = tokio::time::interval(TICK);
     loop {
         tokio::select! {

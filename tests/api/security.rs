@@ -550,6 +550,7 @@ async fn the_pipeline_is_measured_and_every_role_serves_probes_beside_its_metric
         r#"herald_scheduler_duty_runs_total{duty="bury_dead_jobs",outcome="ok"}"#,
         r#"herald_queue_pending_jobs{queue="herald.send"}"#,
         r#"herald_queue_oldest_due_seconds{queue="herald.webhook"}"#,
+        r#"herald_jobs_dead_total{queue="herald.send"}"#,
     ];
     loop {
         let text = app
@@ -570,6 +571,7 @@ async fn the_pipeline_is_measured_and_every_role_serves_probes_beside_its_metric
             assert_eq!(sample(&text, wanted[2]), Some(1.0));
             assert_eq!(sample(&text, wanted[3]), Some(1.0));
             assert_eq!(sample(&text, wanted[10]), Some(0.0), "nothing left to send");
+            assert_eq!(sample(&text, wanted[12]), Some(0.0), "counted from zero");
             break;
         }
         assert!(
