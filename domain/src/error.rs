@@ -87,19 +87,37 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => Error::Unavailable,
-            other => Error::Internal(other.into()),
+        if database_unavailable(&e) {
+            Error::Unavailable
+        } else {
+            Error::Internal(e.into())
         }
     }
 }
 
 impl From<apalis_postgres::Error> for Error {
     fn from(e: apalis_postgres::Error) -> Self {
-        Error::Internal(anyhow::anyhow!("queue: {e}"))
+        match e {
+            apalis_postgres::Error::Database(e) => e.into(),
+            other => Error::Internal(anyhow::anyhow!("queue: {other}")),
+        }
+    }
+}
+
+/// Whether an error says the database cannot serve us now, rather than that the statement is wrong:
+/// no connection to be had, a connection lost, or the server shutting down, starting up or refusing
+/// connections (SQLSTATE class 08, 57P01–57P05, 53300).
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
+        _ => false,
     }
 }
 

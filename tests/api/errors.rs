@@ -131,3 +131,57 @@ async fn readiness_fails_when_the_database_is_gone() {
         .unwrap();
     assert_error(res, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
 }
+
+/// What a Postgres shutdown or restart does to a request in flight: the server terminates its
+/// connection (SQLSTATE 57P01). The request answers 503, never 500, and has had no effect.
+#[tokio::test]
+async fn a_request_whose_connection_postgres_terminates_answers_503_and_stores_nothing() {
+    use sqlx::{Connection, PgConnection};
+    let app = spawn_app_with(herald::Roles::API, |_| {}).await;
+    let (_, key) = app.sms_tenant("acme").await;
+    let mut locker = PgConnection::connect(&app.database_url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let terminate = |mut conn: PgConnection| async move {
+        loop {
+            let killed: i64 = sqlx::query_scalar(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()
+                   AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            if killed > 0 {
+                return conn;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let mut killer = PgConnection::connect(&app.database_url).await.unwrap();
+
+    let send = app.post(
+        "/v1/public/sms/send",
+        Some(&key),
+        json!({"to": "+2348067000001", "body": "Your code is 123456", "senderId": "Herald"}),
+    );
+    let (res, conn) = tokio::join!(send, terminate(killer));
+    killer = conn;
+    assert_error(res, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
+
+    let list = app.get("/v1/public/sms", &key);
+    let (res, _) = tokio::join!(list, terminate(killer));
+    assert_error(res, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE").await;
+
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    let page = app.get_json("/v1/public/sms", &key).await;
+    assert_eq!(page["total"], 0, "the pool recovers by itself: {page}");
+}
