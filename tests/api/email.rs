@@ -948,6 +948,7 @@ async fn smtp_delivers_signed_mime_to_a_real_server() {
         s.insert("EMAIL_PROVIDER".into(), "smtp".into());
         s.insert("SMTP_URL".into(), url);
         s.insert("EMAIL_PROVIDER_WEBHOOK_SECRET".into(), EVENT_SECRET.into());
+        s.insert("EMAIL_PROVIDER_TIMEOUT".into(), "1s".into());
     })
     .await;
     let (tenant, key) = email_tenant(&app, "Acme").await;
@@ -1029,26 +1030,33 @@ async fn smtp_delivers_signed_mime_to_a_real_server() {
     let rid = sent_id(&app, &key, from_acme("reject-me@example.com")).await;
     let m = wait_for(&app, &key, &rid, "FAILED").await;
     assert_eq!(m["error"]["code"], "SMTP_550");
-    // A 4xx answer is tried again later: the message stays PROCESSING with the answer on its timeline.
-    let did = sent_id(&app, &key, from_acme("later@example.com")).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let t = app
-            .get_json(&format!("/v1/public/emails/{did}/timeline"), &key)
-            .await;
-        let retried = t["data"].as_array().unwrap().iter().any(|e| {
-            e["type"] == "provider_response" && e["detail"]["error"]["code"] == "SMTP_451"
-        });
-        if retried {
-            break;
+    // A 4xx answer is tried again later: the message stays PROCESSING with the answer on its
+    // timeline. So is a relay that takes longer than EMAIL_PROVIDER_TIMEOUT to answer DATA.
+    for (to, code) in [
+        ("later@example.com", "SMTP_451"),
+        ("slow@example.com", "PROVIDER_TIMEOUT"),
+    ] {
+        let did = sent_id(&app, &key, from_acme(to)).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let t = app
+                .get_json(&format!("/v1/public/emails/{did}/timeline"), &key)
+                .await;
+            let retried =
+                t["data"].as_array().unwrap().iter().any(|e| {
+                    e["type"] == "provider_response" && e["detail"]["error"]["code"] == code
+                });
+            if retried {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{t}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{t}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let m = app
+            .get_json(&format!("/v1/public/emails/{did}"), &key)
+            .await;
+        assert_eq!(m["status"], "PROCESSING");
     }
-    let m = app
-        .get_json(&format!("/v1/public/emails/{did}"), &key)
-        .await;
-    assert_eq!(m["status"], "PROCESSING");
 
     // Receipts for the relayed message: delivered, then a complaint suppresses the address.
     for event in ["delivered", "complained"] {

@@ -1,10 +1,12 @@
 """An SMTP server for the tests (aiosmtpd): every message it accepts is appended to a JSON-lines
 file with its envelope. A recipient whose local part starts with `reject` is refused with 550, one
-starting `later` with 451. Usage: smtp_server.py PORT OUT_FILE"""
+starting `later` with 451; a message to one starting `slow` has its DATA answered only after 30 s.
+Usage: smtp_server.py PORT OUT_FILE"""
 
 import base64
 import json
 import sys
+import asyncio
 import time
 
 from aiosmtpd.controller import Controller
@@ -24,6 +26,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(a.split("@")[0].lower().startswith("slow") for a in envelope.rcpt_tos):
+            await asyncio.sleep(30)
         record = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,

@@ -190,7 +190,18 @@ impl Smtp {
             );
             email.sign(&dkim);
         }
-        match transport.send(email).await {
+        // lettre bounds each read and write; this bounds the whole conversation, a slow DATA reply
+        // included, so the send job never outlives it.
+        let limit = self.config.email.provider_timeout;
+        let sent = tokio::time::timeout(limit, transport.send(email))
+            .await
+            .map_err(|_| {
+                transient(
+                    "PROVIDER_TIMEOUT",
+                    format!("the relay did not finish within {}ms", limit.as_millis()),
+                )
+            })?;
+        match sent {
             Ok(response) => Ok(ProviderAccepted {
                 provider_message_id: Some(message_id),
                 raw: json!({
