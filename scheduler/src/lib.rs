@@ -85,25 +85,15 @@ impl Duty {
             // A busy pipeline finishes more jobs in a tick than a batch holds (at 300 messages a
             // second, about 3,000 every five seconds): batches until one comes back short.
             Duty::DeleteFinishedJobs => {
-                let mut deleted = 0;
-                for _ in 0..FINISHED_JOB_BATCHES {
-                    let n = sqlx::query(
-                        "DELETE FROM apalis.jobs WHERE id IN (
-                             SELECT id FROM apalis.jobs
-                             WHERE status = 'Done' AND done_at < now() - make_interval(secs => $2::bigint)
-                             LIMIT $1 FOR UPDATE SKIP LOCKED)",
-                    )
-                    .bind(BATCH)
-                    .bind(s.retention.finished_jobs.as_secs() as i64)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected();
-                    deleted += n;
-                    if n < BATCH as u64 {
-                        break;
-                    }
-                }
-                Ok(deleted)
+                retention::delete_older(
+                    conn,
+                    "apalis.jobs",
+                    "done_at",
+                    "AND status = 'Done'",
+                    s.retention.finished_jobs,
+                    FINISHED_JOB_BATCHES,
+                )
+                .await
             }
             // Jobs that exhausted their attempts leave the queue for the dead-letter table, where
             // `herald admin dead-jobs` lists them and puts them back.

@@ -11,14 +11,15 @@ use crate::BATCH;
 /// Batches a table may lose in one tick (10,000 rows every five seconds).
 const BATCHES: usize = 10;
 
-/// Deletes, batch by batch until one comes back short, the rows of `table` whose `column` is older
-/// than `keep` (and that `also` selects).
-async fn delete_older(
+/// Deletes, at most `batches` batches and until one comes back short, the rows of `table` whose
+/// `column` is older than `keep` (and that `also` selects).
+pub(crate) async fn delete_older(
     conn: &mut PgConnection,
     table: &str,
     column: &str,
     also: &str,
     keep: Duration,
+    batches: usize,
 ) -> domain::Result<u64> {
     let sql = format!(
         "DELETE FROM {table} WHERE id IN (
@@ -27,7 +28,7 @@ async fn delete_older(
              LIMIT $2 FOR UPDATE SKIP LOCKED)"
     );
     let mut deleted = 0;
-    for _ in 0..BATCHES {
+    for _ in 0..batches {
         let n = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
             .bind(keep.as_secs() as i64)
             .bind(BATCH)
@@ -45,17 +46,26 @@ async fn delete_older(
 /// Processed raw receipts, finished webhook deliveries (their attempts go with them), sandbox
 /// calls and timeline events past their retention.
 pub async fn expire(conn: &mut PgConnection, r: &Retention) -> domain::Result<u64> {
-    let receipts = delete_older(conn, "receipts", "processed_at", "", r.receipts).await?;
+    let receipts = delete_older(conn, "receipts", "processed_at", "", r.receipts, BATCHES).await?;
     let deliveries = delete_older(
         conn,
         "webhook_deliveries",
         "last_attempt_at",
         "AND status <> 'PENDING'",
         r.webhook_deliveries,
+        BATCHES,
     )
     .await?;
-    let calls = delete_older(conn, "sandbox_calls", "created_at", "", r.sandbox_calls).await?;
-    let events = delete_older(conn, "events", "occurred_at", "", r.events).await?;
+    let calls = delete_older(
+        conn,
+        "sandbox_calls",
+        "created_at",
+        "",
+        r.sandbox_calls,
+        BATCHES,
+    )
+    .await?;
+    let events = delete_older(conn, "events", "occurred_at", "", r.events, BATCHES).await?;
     Ok(receipts + deliveries + calls + events)
 }
 
