@@ -399,3 +399,155 @@ async fn killing_the_worker_mid_delivery_loses_no_event() {
     );
     terminate(&mut worker);
 }
+
+/// A free port on loopback for a process to bind.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A rolling restart's stop, on the API: after SIGTERM no new connection is accepted, and a
+/// request already in flight (its body still arriving) is served to the end before the process
+/// exits 0.
+#[tokio::test]
+async fn a_sigterm_lets_the_api_finish_a_request_in_flight_and_refuse_new_ones() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let database_url = fresh_database().await;
+    let bind = format!("127.0.0.1:{}", free_port());
+    let log = std::env::temp_dir().join(format!("herald-api-drain-{}.log", uuid::Uuid::now_v7()));
+    let mut api = herald(&["api"], &database_url, &[("BIND_ADDR", &bind)], &log);
+    let app = remote(format!("http://{bind}"), database_url).await;
+    let (_, key) = app.sms_tenant("Acme").await;
+
+    let body = json!({"to": "+2348067000111", "body": "Your code is 123456", "senderId": "Herald"})
+        .to_string();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut conn = tokio::net::TcpStream::connect(&bind).await.unwrap();
+    let head = format!(
+        "POST /v1/public/sms/send HTTP/1.1\r\nHost: {bind}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &api.0.id().to_string()])
+        .status();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        tokio::net::TcpStream::connect(&bind).await.is_err(),
+        "a stopping API accepts no new connection"
+    );
+    assert!(
+        api.0.try_wait().unwrap().is_none(),
+        "the API waits for the request in flight"
+    );
+    conn.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    let status = terminate(&mut api);
+    assert!(status.success(), "{status}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}
+
+/// A rolling restart's stop, on a worker: SIGTERM lets it finish the deliveries it is running
+/// (each receiver request answered and recorded) and leaves no job locked by it (a worker fetches
+/// no more than it has free slots for), so the next worker takes the rest at once instead of after
+/// three missed heartbeats; nothing is delivered twice.
+#[tokio::test]
+async fn a_sigterm_lets_a_worker_finish_its_running_jobs_and_leaves_none_locked() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+    // The first delivery is answered at once and the others slowly, so the worker (two at a time)
+    // fetches again while one slot is still busy.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(200)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(2500)))
+        .mount(&server)
+        .await;
+    let settings = [
+        ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+        ("WEBHOOK_CONCURRENCY", "2"),
+    ];
+    let app = spawn_app_with(
+        Roles {
+            api: true,
+            worker: false,
+            scheduler: true,
+        },
+        |s| {
+            s.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        },
+    )
+    .await;
+    let tenant = app.signup("Acme").await;
+    let (endpoint_id, _) = crate::webhooks::endpoint(&app, &tenant, server.uri(), json!([])).await;
+    let log = |n: usize| {
+        std::env::temp_dir().join(format!(
+            "herald-worker-drain-{}-{n}.log",
+            uuid::Uuid::now_v7()
+        ))
+    };
+    let mut worker = herald(&["worker"], &app.database_url, &settings, &log(0));
+    for _ in 0..6 {
+        let res = app
+            .post(
+                &format!("/v1/webhook-endpoints/{endpoint_id}/test"),
+                Some(&tenant.token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    for _ in 0..200 {
+        if server.received_requests().await.unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = terminate(&mut worker);
+    assert!(status.success(), "{status}");
+
+    let received = server.received_requests().await.unwrap().len() as i64;
+    let succeeded: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries WHERE status = 'SUCCEEDED'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(received > 0);
+    assert_eq!(
+        succeeded, received,
+        "every delivery the stopped worker started was finished and recorded"
+    );
+    let locked: Vec<(String, String)> = sqlx::query_as(
+        "SELECT status, lock_by FROM apalis.jobs WHERE status IN ('Queued', 'Running')",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        locked.is_empty(),
+        "left locked by a stopped worker: {locked:?}"
+    );
+
+    let mut worker = herald(&["worker"], &app.database_url, &settings, &log(1));
+    let deliveries = crate::webhooks::settled(&app, &tenant, &endpoint_id, 6).await;
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d["status"] == "SUCCEEDED" && d["attempts"] == 1),
+        "{deliveries:?}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 6);
+    terminate(&mut worker);
+}
