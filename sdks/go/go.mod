@@ -1,0 +1,3 @@
+module github.com/herald-dev/herald/sdks/go
+
+go 1.19

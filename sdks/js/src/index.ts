@@ -1,0 +1,10 @@
+export { Herald } from "./client.js";
+export type { HeraldOptions, RequestOptions, SendOptions } from "./http.js";
+export { EmailsResource, MessagesResource, SmsResource, WhatsappResource } from "./resources.js";
+export { HeraldError, WebhookVerificationError } from "./errors.js";
+export { verifyMetaSignature, verifyWebhook } from "./webhooks.js";
+export type { VerifyWebhookOptions, WebhookHeaders } from "./webhooks.js";
+export { FINAL_STATUSES, isFinal } from "./channels.js";
+export type { AnyMessage, ChannelName, Channels } from "./channels.js";
+export { VERSION } from "./version.js";
+export type * from "./models.js";
