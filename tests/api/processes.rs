@@ -336,16 +336,14 @@ async fn killed_workers_lose_no_message_and_never_resend_a_sent_one() {
     }
 }
 
-#[tokio::test]
-async fn killing_the_worker_mid_delivery_loses_no_event() {
-    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500)))
-        .mount(&server)
-        .await;
-    let mut settings = SHORT_LEASE.to_vec();
-    settings.push(("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"));
+/// An API and a scheduler in this process (no worker), a tenant with a webhook endpoint at `server`,
+/// `n` test events queued for it, and the first worker process: what the worker-stop tests share.
+async fn deliveries_for_a_worker_process(
+    server: &wiremock::MockServer,
+    settings: &[(&str, &str)],
+    n: usize,
+    log: impl Fn(usize) -> std::path::PathBuf,
+) -> (TestApp, Tenant, String, Herald) {
     let app = spawn_app_with(
         Roles {
             api: true,
@@ -359,14 +357,8 @@ async fn killing_the_worker_mid_delivery_loses_no_event() {
     .await;
     let tenant = app.signup("Acme").await;
     let (endpoint_id, _) = crate::webhooks::endpoint(&app, &tenant, server.uri(), json!([])).await;
-    let log = |n: usize| {
-        std::env::temp_dir().join(format!(
-            "herald-webhook-kill-{}-{n}.log",
-            uuid::Uuid::now_v7()
-        ))
-    };
-    let mut worker = herald(&["worker"], &app.database_url, &settings, &log(0));
-    for _ in 0..5 {
+    let worker = herald(&["worker"], &app.database_url, settings, &log(0));
+    for _ in 0..n {
         let res = app
             .post(
                 &format!("/v1/webhook-endpoints/{endpoint_id}/test"),
@@ -376,13 +368,40 @@ async fn killing_the_worker_mid_delivery_loses_no_event() {
             .await;
         assert_eq!(res.status(), 200);
     }
-    // Wait until the receiver has requests in flight, then kill the worker mid-delivery.
-    for _ in 0..100 {
-        if !server.received_requests().await.unwrap().is_empty() {
-            break;
+    (app, tenant, endpoint_id, worker)
+}
+
+/// Waits until `server` has received at least `n` requests.
+async fn received_at_least(server: &wiremock::MockServer, n: usize) {
+    for _ in 0..200 {
+        if server.received_requests().await.unwrap().len() >= n {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    panic!("the receiver never had {n} requests");
+}
+
+#[tokio::test]
+async fn killing_the_worker_mid_delivery_loses_no_event() {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500)))
+        .mount(&server)
+        .await;
+    let mut settings = SHORT_LEASE.to_vec();
+    settings.push(("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"));
+    let log = |n: usize| {
+        std::env::temp_dir().join(format!(
+            "herald-webhook-kill-{}-{n}.log",
+            uuid::Uuid::now_v7()
+        ))
+    };
+    let (app, tenant, endpoint_id, mut worker) =
+        deliveries_for_a_worker_process(&server, &settings, 5, &log).await;
+    // Wait until the receiver has requests in flight, then kill the worker mid-delivery.
+    received_at_least(&server, 1).await;
     worker.0.kill().unwrap();
     worker.0.wait().unwrap();
     let in_flight: i64 =
@@ -479,42 +498,15 @@ async fn a_sigterm_lets_a_worker_finish_its_running_jobs_and_leaves_none_locked(
         ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
         ("WEBHOOK_CONCURRENCY", "2"),
     ];
-    let app = spawn_app_with(
-        Roles {
-            api: true,
-            worker: false,
-            scheduler: true,
-        },
-        |s| {
-            s.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        },
-    )
-    .await;
-    let tenant = app.signup("Acme").await;
-    let (endpoint_id, _) = crate::webhooks::endpoint(&app, &tenant, server.uri(), json!([])).await;
     let log = |n: usize| {
         std::env::temp_dir().join(format!(
             "herald-worker-drain-{}-{n}.log",
             uuid::Uuid::now_v7()
         ))
     };
-    let mut worker = herald(&["worker"], &app.database_url, &settings, &log(0));
-    for _ in 0..6 {
-        let res = app
-            .post(
-                &format!("/v1/webhook-endpoints/{endpoint_id}/test"),
-                Some(&tenant.token),
-                json!({}),
-            )
-            .await;
-        assert_eq!(res.status(), 200);
-    }
-    for _ in 0..200 {
-        if server.received_requests().await.unwrap().len() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (app, tenant, endpoint_id, mut worker) =
+        deliveries_for_a_worker_process(&server, &settings, 6, &log).await;
+    received_at_least(&server, 3).await;
     let status = terminate(&mut worker);
     assert!(status.success(), "{status}");
 
