@@ -75,6 +75,20 @@ pub fn announce_dead_jobs() {
     }
 }
 
+/// Makes the workers' job counters exist at zero from the start, for the same reason: the first
+/// retry of a queue shows as an increase, and the family is there before anything failed.
+pub fn announce_job_runs() {
+    for queue in QUEUES {
+        for name in [
+            "herald_jobs_started_total",
+            "herald_jobs_succeeded_total",
+            "herald_jobs_retried_total",
+        ] {
+            metrics::counter!(name, "queue" => queue).increment(0);
+        }
+    }
+}
+
 /// Jobs the scheduler moved to the dead-letter table.
 pub fn jobs_dead(queue: &str, n: u64) {
     metrics::counter!("herald_jobs_dead_total", "queue" => queue.to_owned()).increment(n);

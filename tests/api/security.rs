@@ -551,6 +551,7 @@ async fn the_pipeline_is_measured_and_every_role_serves_probes_beside_its_metric
         r#"herald_queue_pending_jobs{queue="herald.send"}"#,
         r#"herald_queue_oldest_due_seconds{queue="herald.webhook"}"#,
         r#"herald_jobs_dead_total{queue="herald.send"}"#,
+        r#"herald_jobs_retried_total{queue="herald.poll"}"#,
     ];
     loop {
         let text = app

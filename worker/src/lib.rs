@@ -97,6 +97,7 @@ pub async fn run(
     ctx: JobContext,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    domain::meters::announce_job_runs();
     let monitor = Monitor::new();
     let n = ctx.config.worker_concurrency;
     let (send, other) = (ctx.config.send_timeout, ctx.config.job_timeout());
