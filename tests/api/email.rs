@@ -1057,6 +1057,22 @@ async fn smtp_delivers_signed_mime_to_a_real_server() {
             .await;
         assert_eq!(m["status"], "PROCESSING");
     }
+    // The conversation cut short is not reused: the next message, while the relay still sits in
+    // the slow DATA, goes through a connection of its own at once.
+    let next = sent_id(&app, &key, from_acme("after-slow@example.com")).await;
+    let m = wait_for(&app, &key, &next, "SENT").await;
+    assert_eq!(m["providerMessageId"], format!("{next}@acme.test"));
+    let t = app
+        .get_json(&format!("/v1/public/emails/{next}/timeline"), &key)
+        .await;
+    assert!(
+        !t["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "provider_response"),
+        "sent on its first attempt: {t}"
+    );
 
     // Receipts for the relayed message: delivered, then a complaint suppresses the address.
     for event in ["delivered", "complained"] {

@@ -1,4 +1,6 @@
-//! The SMTP provider: a relay at `SMTP_URL` (lettre, pooled connections). Each message goes as
+//! The SMTP provider: a relay at `SMTP_URL` (lettre, a connection per message: a conversation cut
+//! short by `EMAIL_PROVIDER_TIMEOUT` or by the job's end goes with its connection, where a pool
+//! would hand the half-finished connection to the next message). Each message goes as
 //! proper MIME (multipart/alternative for text and HTML, multipart/mixed with attachments, UTF-8
 //! subjects and names), with a `Message-ID` of `<id@from-domain>`, the platform's message id in
 //! `X-Herald-Message-Id`, a VERP return path (`bounces+<id>@bounces.<from-domain>`) and a DKIM
@@ -190,8 +192,9 @@ impl Smtp {
             );
             email.sign(&dkim);
         }
-        // lettre bounds each read and write; this bounds the whole conversation, a slow DATA reply
-        // included, so the send job never outlives it.
+        // lettre bounds only the connect; this bounds the whole conversation, a slow DATA reply
+        // included, so that it ends before the send job does. A relay that took the message but
+        // answered too late gets it again on the retry: SMTP has no idempotency key.
         let limit = self.config.email.provider_timeout;
         let sent = tokio::time::timeout(limit, transport.send(email))
             .await
