@@ -7,3 +7,5 @@ export type { UseMessageOptions, UseMessageResult } from "./useMessage.js";
 export { useSend } from "./useSend.js";
 export type { SendStatus, UseSendResult } from "./useSend.js";
 export type { ListParams, Message, SendBody } from "./resource.js";
+// What a React app's server side (a Next.js route handler, say) needs beside the hooks, from the JS SDK.
+export { HeraldError, WebhookVerificationError, verifyMetaSignature, verifyWebhook } from "@herald/sdk";
