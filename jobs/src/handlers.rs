@@ -78,10 +78,14 @@ pub async fn send_message(job: SendMessage, ctx: Data<JobContext>) -> Result<(),
             info!(message_id = %message.id, provider = name, "message handed to the provider");
         }
         Err(e) if e.transient && message.send_attempts < MAX_SEND_ATTEMPTS => {
+            // A provider's Retry-After is the least it asks us to wait: it may lengthen the backoff,
+            // never shorten it, or a throttling provider saying "1" would spend every attempt within
+            // seconds.
+            let ours = backoff(message.send_attempts);
             let wait = e
                 .retry_after
                 .and_then(|d| chrono::Duration::from_std(d).ok())
-                .unwrap_or_else(|| backoff(message.send_attempts));
+                .map_or(ours, |asked| asked.max(ours));
             let error = stored_error(&e);
             warn!(message_id = %message.id, provider = name, code = %error.code, "transient provider error; retrying");
             messages::record_retry(&ctx.commits, &message, &error, Utc::now() + wait, lease)

@@ -153,6 +153,17 @@ async fn twilio_429_5xx_and_time_outs_are_retried_later() {
         .map(|e| e["detail"]["error"]["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, vec!["TWILIO_20429", "PROVIDER_TIMEOUT"]);
+    // Retry-After: 1 is the least Twilio asks for; the first retry still waits Herald's backoff (5 s).
+    let throttled = timeline
+        .iter()
+        .find(|e| e["type"] == "provider_response")
+        .unwrap();
+    let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    let waited = at(&throttled["detail"]["retryAt"]) - at(&throttled["occurredAt"]);
+    assert!(
+        waited >= chrono::Duration::milliseconds(4900),
+        "{waited} {throttled}"
+    );
     assert_eq!(statuses(&timeline), vec!["QUEUED", "PROCESSING", "SENT"]);
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }

@@ -475,7 +475,11 @@ pub async fn record_attempt(
             None => DeliveryOutcome::Failed,
             Some(wait) => {
                 let jitter = rand::rng().random_range(0.8..1.2);
-                let wait = attempt.retry_after.unwrap_or_else(|| wait.mul_f64(jitter));
+                // The receiver's Retry-After may lengthen the schedule's wait, never shorten it.
+                let scheduled = wait.mul_f64(jitter);
+                let wait = attempt
+                    .retry_after
+                    .map_or(scheduled, |asked| asked.max(scheduled));
                 DeliveryOutcome::RetryAt(
                     Utc::now()
                         + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(24)),
