@@ -70,20 +70,22 @@ impl Drop for JobRun {
 /// Makes the dead-job counters exist at zero from the start, so that the first job buried shows as an
 /// increase (a series born with its first event hides that event from `increase()`).
 pub fn announce_dead_jobs() {
-    for queue in QUEUES {
-        metrics::counter!("herald_jobs_dead_total", "queue" => queue).increment(0);
-    }
+    at_zero_per_queue(&["herald_jobs_dead_total"]);
 }
 
 /// Makes the workers' job counters exist at zero from the start, for the same reason: the first
 /// retry of a queue shows as an increase, and the family is there before anything failed.
 pub fn announce_job_runs() {
+    at_zero_per_queue(&[
+        "herald_jobs_started_total",
+        "herald_jobs_succeeded_total",
+        "herald_jobs_retried_total",
+    ]);
+}
+
+fn at_zero_per_queue(names: &[&'static str]) {
     for queue in QUEUES {
-        for name in [
-            "herald_jobs_started_total",
-            "herald_jobs_succeeded_total",
-            "herald_jobs_retried_total",
-        ] {
+        for &name in names {
             metrics::counter!(name, "queue" => queue).increment(0);
         }
     }
