@@ -105,8 +105,7 @@ fn nul_in(v: &Value, at: &str) -> Option<String> {
     }
 }
 
-/// A query string, refused with 422 when it cannot be read or carries a NUL character (as a body
-/// is: Postgres text cannot hold one).
+/// A query string, refused with 422 when it cannot be read.
 pub struct Query<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
@@ -114,15 +113,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or_default();
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)
-            .map_err(|e| ApiError::from(Error::validation("query", e.to_string())))?;
-        if let Some((name, _)) = pairs
-            .iter()
-            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
-        {
-            let field = if name.contains('\0') { "query" } else { name };
-            return Err(Error::validation(field, "must not contain NUL characters").into());
-        }
         serde_urlencoded::from_str(q)
             .map(Query)
             .map_err(|e| Error::validation("query", e.to_string()).into())
