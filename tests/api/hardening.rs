@@ -457,4 +457,9 @@ async fn a_nul_character_anywhere_in_a_body_is_refused_with_its_field_and_nothin
     .unwrap();
     // The admin and the tenant's owner; the tenant's one key; nothing else.
     assert_eq!(counts, (2, 1, 0, 0));
+
+    // A list's search text is held to the same rule.
+    let res = app.get("/v1/public/sms?query=a%00b", &key).await;
+    let err = assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR").await;
+    assert_eq!(err["error"]["details"][0]["field"], "query");
 }

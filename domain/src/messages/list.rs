@@ -67,6 +67,10 @@ pub async fn list<C: ChannelSend>(
             format!("must be at most {MAX_QUERY_CHARS} characters"),
         );
     }
+    // Postgres text cannot hold a NUL (a body carrying one is refused the same way).
+    if filter.query.as_deref().is_some_and(|t| t.contains('\0')) {
+        errors.add("query", "must not contain NUL characters");
+    }
     for (name, raw, slot) in [
         ("createdFrom", &q.created_from, &mut filter.created_from),
         ("createdTo", &q.created_to, &mut filter.created_to),
